@@ -1,0 +1,200 @@
+// The Python binding: converts, releases the GIL, calls one core function, returns.
+// Arrays are taken without conversion (`noconvert` + C-contiguous dtype-exact array_t), so a numpy
+// buffer is mapped, never copied; a wrong dtype or layout is a TypeError, not a silent copy.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "fastnn/kernels.hpp"
+#include "fastnn/network.hpp"
+#include "fastnn/parallel.hpp"
+#include "fastnn/trainer.hpp"
+
+namespace py = pybind11;
+using namespace fastnn;
+
+namespace {
+
+template <class S>
+using Array = py::array_t<S, py::array::c_style>;
+
+template <class S>
+ConstMatrixMap<S> matrix_view(const Array<S>& a, const char* name) {
+  if (a.ndim() != 2) throw py::value_error(std::string(name) + " must be a 2-D array");
+  return ConstMatrixMap<S>(a.data(), a.shape(0), a.shape(1));
+}
+
+template <class S>
+S* vector_data(Array<S>& a, Index n, const char* name) {
+  if (a.ndim() != 1 || a.shape(0) != n) {
+    throw py::value_error(std::string(name) + " must be a 1-D array of length " +
+                          std::to_string(n));
+  }
+  return a.mutable_data();  // raises if read-only
+}
+
+template <class S>
+const S* params_data(const Array<S>& a, const Network& net) {
+  if (a.ndim() != 1 || a.shape(0) != net.n_params()) {
+    throw py::value_error("params must be a 1-D array of length " +
+                          std::to_string(net.n_params()));
+  }
+  return a.data();
+}
+
+// None, or a C-contiguous 1-D array of T with n entries.
+template <class T>
+const T* optional_vector(const py::object& obj, Index n, const char* name) {
+  if (obj.is_none()) return nullptr;
+  if (!py::isinstance<Array<T>>(obj)) {
+    throw py::type_error(std::string(name) + " must be None or a C-contiguous array of dtype " +
+                         std::string(py::str(py::dtype::of<T>())));
+  }
+  auto a = py::reinterpret_borrow<Array<T>>(obj);
+  if (a.ndim() != 1 || a.shape(0) != n) {
+    throw py::value_error(std::string(name) + " must have length " + std::to_string(n));
+  }
+  return a.data();
+}
+
+// Ctrl-C: polled by the core between mini-batches, from the calling thread.
+bool python_interrupted() {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+template <class S, class Optimizer>
+double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, const Array<S>& X,
+                 const Array<S>& Y, const py::object& sample_weight, const py::object& order) {
+  S* p = vector_data(params, trainer.network().n_params(), "params");
+  const ConstMatrixMap<S> x = matrix_view(X, "X"), y = matrix_view(Y, "Y");
+  const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
+  const std::int64_t* o = optional_vector<std::int64_t>(order, x.rows(), "order");
+  EpochResult result;
+  {
+    py::gil_scoped_release release;
+    result = trainer.run_epoch(p, optimizer, x, y, w, o, python_interrupted);
+  }
+  if (result.interrupted) throw py::error_already_set();  // the pending KeyboardInterrupt
+  return result.accumulated_loss;
+}
+
+template <class S>
+double loss_and_gradient(Trainer<S>& trainer, const Array<S>& params, const Array<S>& X,
+                         const Array<S>& Y, const py::object& sample_weight, Array<S>& grad) {
+  const S* p = params_data(params, trainer.network());
+  S* g = vector_data(grad, trainer.network().n_params(), "grad");
+  const ConstMatrixMap<S> x = matrix_view(X, "X"), y = matrix_view(Y, "Y");
+  const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
+  py::gil_scoped_release release;
+  return trainer.loss_and_gradient(g, p, x, y, w);
+}
+
+template <class S>
+void bind_dtype(py::module_& m, const char* trainer_name) {
+  py::class_<Trainer<S>>(m, trainer_name,
+                         "Mini-batch trainer for one fit: owns the workspace, runs whole epochs.")
+      .def(py::init<Network, Index, Index, double, int>(), py::arg("network"),
+           py::arg("n_features"), py::arg("batch_size"), py::arg("alpha"),
+           py::arg("n_threads") = 0)
+      .def_property_readonly("batch_size", &Trainer<S>::batch_size)
+      .def(
+          "run_epoch_sgd",
+          [](Trainer<S>& t, Array<S> params, Array<S> velocity, const Array<S>& X,
+             const Array<S>& Y, const py::object& sample_weight, const py::object& order,
+             double learning_rate, double momentum, bool nesterov) {
+            SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
+                            S(learning_rate), S(momentum), nesterov};
+            return run_epoch(t, params, sgd, X, Y, sample_weight, order);
+          },
+          py::arg("params").noconvert(), py::arg("velocity").noconvert(),
+          py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight"),
+          py::arg("order"), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
+          "One SGD epoch; returns the accumulated loss sum(batch_loss * batch_rows).")
+      .def(
+          "run_epoch_adam",
+          [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2, std::int64_t step,
+             const Array<S>& X, const Array<S>& Y, const py::object& sample_weight,
+             const py::object& order, double learning_rate_init, double beta_1, double beta_2,
+             double epsilon) {
+            const Index n = t.network().n_params();
+            AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"), step,
+                              learning_rate_init, beta_1, beta_2, epsilon};
+            const double loss = run_epoch(t, params, adam, X, Y, sample_weight, order);
+            return py::make_tuple(loss, adam.t);
+          },
+          py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
+          py::arg("t"), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+          py::arg("sample_weight"), py::arg("order"), py::arg("learning_rate_init"),
+          py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"),
+          "One Adam epoch; returns (accumulated loss, t after the epoch).")
+      .def(
+          "loss_and_gradient",
+          [](Trainer<S>& t, const Array<S>& params, const Array<S>& X, const Array<S>& Y,
+             const py::object& sample_weight, Array<S> grad) {
+            return loss_and_gradient(t, params, X, Y, sample_weight, grad);
+          },
+          py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+          py::arg("sample_weight"), py::arg("grad").noconvert(),
+          "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop.");
+
+  m.def(
+      "predict",
+      [](const Network& net, const Array<S>& params, const Array<S>& X, int n_threads) {
+        const S* p = params_data(params, net);
+        const ConstMatrixMap<S> x = matrix_view(X, "X");
+        if (x.cols() != net.n_features()) {
+          throw py::value_error("X has " + std::to_string(x.cols()) +
+                                " features, but the network expects " +
+                                std::to_string(net.n_features()));
+        }
+        Array<S> out({x.rows(), net.n_outputs()});
+        MatrixMap<S> y(out.mutable_data(), x.rows(), net.n_outputs());
+        {
+          py::gil_scoped_release release;
+          predict<S>(y, net, p, x, n_threads);
+        }
+        return out;
+      },
+      py::arg("network"), py::arg("params").noconvert(), py::arg("X").noconvert(),
+      py::arg("n_threads") = 0, "The network's output for X (output activation applied).");
+
+  m.def(
+      "loss_and_gradient",
+      [](const Network& net, const Array<S>& params, const Array<S>& X, const Array<S>& Y,
+         const py::object& sample_weight, double alpha, Array<S> grad, int n_threads) {
+        const ConstMatrixMap<S> x = matrix_view(X, "X");
+        Trainer<S> trainer(net, x.cols(), std::max<Index>(x.rows(), 1), alpha, n_threads);
+        return loss_and_gradient(trainer, params, X, Y, sample_weight, grad);
+      },
+      py::arg("network"), py::arg("params").noconvert(), py::arg("X").noconvert(),
+      py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("alpha"),
+      py::arg("grad").noconvert(), py::arg("n_threads") = 0,
+      "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop.");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastnn's C++ core (Eigen + OpenMP).";
+  py::class_<Network>(m, "Network", "A dense network's shape, activations and loss.")
+      .def(py::init([](std::vector<Index> layer_units, const std::string& hidden_activation,
+                       const std::string& output_activation, const std::string& loss,
+                       double leaky_slope) {
+             return Network(std::move(layer_units), parse_activation(hidden_activation),
+                            parse_activation(output_activation), parse_loss(loss), leaky_slope);
+           }),
+           py::arg("layer_units"), py::arg("hidden_activation"), py::arg("output_activation"),
+           py::arg("loss"), py::arg("leaky_slope") = 0.01)
+      .def_property_readonly("layer_units", &Network::layer_units)
+      .def_property_readonly("n_params", &Network::n_params)
+      .def_property_readonly("n_coefs", &Network::n_coefs);
+  bind_dtype<float>(m, "Trainer32");
+  bind_dtype<double>(m, "Trainer64");
+  m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
+  m.attr("has_openmp") = kHaveOpenMP;
+  m.attr("__version__") = FASTNN_VERSION;
+}

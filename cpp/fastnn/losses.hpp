@@ -1,0 +1,36 @@
+#pragma once
+// Loss functions: each one's value and output delta side by side, in one place.
+//
+// For a batch, the loss is scikit-learn's:  sum_i w_i * row_loss_i / sum_i w_i  (w_i = 1 without
+// sample weights), with row_loss_i:
+//   squared_error    ½ · mean_j (y_ij − ŷ_ij)²                     (output: identity)
+//   log_loss         −Σ_j y_ij log p_ij                             (output: softmax)
+//   binary_log_loss  −Σ_j y_ij log p_ij + (1 − y_ij) log(1 − p_ij)  (output: logistic)
+//   poisson          Σ_j y_ij log(y_ij / ŷ_ij) − y_ij + ŷ_ij         (output: exp)
+// with p clipped to [eps, 1 − eps] (eps of the dtype). Every pair is the canonical link, so the
+// output delta dL/dz is (ŷ − y) · w_i for all of them -- as scikit-learn computes it (for
+// squared_error with several outputs that is n_outputs times the derivative of the mean above:
+// scikit-learn's convention, kept for parity).
+#include <string>
+
+#include "fastnn/activations.hpp"
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+enum class Loss { squared_error, log_loss, binary_log_loss, poisson };
+
+Loss parse_loss(const std::string& name);
+const char* loss_name(Loss loss);
+// The output activation a loss is paired with (its canonical link).
+Activation output_activation_for(Loss loss);
+
+// Returns Σ_i w_i · row_loss_i.  Yhat, Y: (n, n_outputs)  w: (n) or nullptr for all ones.
+template <class S>
+double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss);
+
+// dZ = (Yhat − Y) · w_i.  dZ, Yhat, Y: (n, n_outputs)  w: (n) or nullptr.
+template <class S>
+void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w);
+
+}  // namespace fastnn

@@ -1,0 +1,65 @@
+#pragma once
+// Optimizers over the flat parameter buffer, with scikit-learn's formulas
+// (sklearn/neural_network/_stochastic_optimizers.py). State is held by the caller (numpy arrays
+// in Python, so a model pickles and `partial_fit` resumes); these structs view it.
+//
+// Each optimizer has `begin_step()` (once per mini-batch, before the update) and
+// `update(p, g, lo, hi)` (params and gradient on [lo, hi); disjoint ranges may run in parallel).
+#include <cmath>
+#include <cstdint>
+
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+// SGD with momentum:  v ← μ·v − η·g;  Nesterov: update = μ·v − η·g, else update = v;  p += update.
+template <class S>
+struct SGDState {
+  S* velocity;  // (n_params)
+  S learning_rate;
+  S momentum;
+  bool nesterov;
+
+  void begin_step() {}
+  void update(S* p, const S* g, Index lo, Index hi) const {
+    const Index n = hi - lo;
+    Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>> P(p + lo, n), V(velocity + lo, n);
+    Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> G(g + lo, n);
+    V = momentum * V - learning_rate * G;
+    if (nesterov) {
+      P += momentum * V - learning_rate * G;
+    } else {
+      P += V;
+    }
+  }
+};
+
+// Adam:  t ← t+1;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+//        η_t = η·√(1−β2^t)/(1−β1^t);  p += −η_t·m/(√v + ε).
+template <class S>
+struct AdamState {
+  S* m;  // (n_params)
+  S* v;  // (n_params)
+  std::int64_t t;
+  double learning_rate_init;
+  double beta_1;
+  double beta_2;
+  double epsilon;
+  S learning_rate = 0;  // η_t of the current step
+
+  void begin_step() {
+    ++t;
+    learning_rate = S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, double(t))) /
+                      (1.0 - std::pow(beta_1, double(t))));
+  }
+  void update(S* p, const S* g, Index lo, Index hi) const {
+    const Index n = hi - lo;
+    Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>> P(p + lo, n), M(m + lo, n), V(v + lo, n);
+    Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> G(g + lo, n);
+    M = S(beta_1) * M + S(1.0 - beta_1) * G;
+    V = S(beta_2) * V + S(1.0 - beta_2) * G.square();
+    P += (-learning_rate * M) / (V.sqrt() + S(epsilon));
+  }
+};
+
+}  // namespace fastnn

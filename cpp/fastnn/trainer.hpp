@@ -1,0 +1,95 @@
+#pragma once
+// Mini-batch training: whole epochs in one call.
+//
+// Each mini-batch is cut into a fixed number of row chunks that depends only on the batch's row
+// count (never on the thread count). OpenMP runs the chunks' forward/backward passes, each with
+// single-threaded Eigen products into the chunk's own gradient buffer; then the parameter vector
+// is cut into fixed slices and, per slice, the chunk gradients are summed in chunk order, the L2
+// term added, and the optimizer step applied. Every floating-point operation therefore happens in
+// the same order whatever the number of threads: results are bitwise identical.
+//
+// All buffers (the Workspace) are planned once, when the Trainer is built for a fit; an epoch
+// allocates nothing.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "fastnn/network.hpp"
+#include "fastnn/optimizers.hpp"
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+// Polled between mini-batches (at most every few milliseconds): returns true to stop the epoch.
+using InterruptCheck = std::function<bool()>;
+
+// The row chunks of a batch of `rows` rows: chunk k is [k·rows/n, (k+1)·rows/n).
+Index chunk_count(Index rows);
+
+template <class S>
+struct ChunkWorkspace {
+  Vector<S> x;      // (max_rows, n_features) input rows gathered through the permutation
+  Vector<S> y;      // (max_rows, n_outputs) targets, gathered likewise
+  Vector<S> w;      // (max_rows) sample weights, gathered likewise
+  Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
+  Vector<S> delta;  // dL/dZ[1..L] of the chunk
+  Vector<S> grad;   // (n_params) the chunk's unnormalised gradient
+  double loss_sum = 0;    // Σ w_i · row_loss_i over the chunk
+  double weight_sum = 0;  // Σ w_i over the chunk
+};
+
+template <class S>
+struct Workspace {
+  std::vector<ChunkWorkspace<S>> chunks;
+  std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
+};
+
+struct EpochResult {
+  double accumulated_loss = 0;  // Σ over batches of batch_loss · batch_rows (scikit-learn's)
+  Index n_batches = 0;          // batches completed
+  bool interrupted = false;
+};
+
+template <class S>
+class Trainer {
+ public:
+  // batch_size: the largest batch this trainer will see. n_threads <= 0: all allowed.
+  Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads);
+
+  const Network& network() const { return net_; }
+  Index batch_size() const { return batch_size_; }
+
+  // One epoch of mini-batch training. params: (n_params), updated in place.
+  // X: (n, n_features)  Y: (n, n_outputs)  w: (n) or nullptr  order: (n) row indices or nullptr.
+  // Throws std::invalid_argument on inconsistent shapes or an out-of-range index in `order`.
+  template <class Optimizer>
+  EpochResult run_epoch(S* params, Optimizer& optimizer, ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
+                        const S* w, const std::int64_t* order, const InterruptCheck& interrupt);
+
+  // Loss and gradient over all rows of X as one batch (needs n <= batch_size), as scikit-learn's
+  // `_backprop`: loss = Σ w·row_loss / Σ w + ½·alpha·ΣW² / Σ w;  grad: (n_params).
+  double loss_and_gradient(S* grad, const S* params, ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
+                           const S* w);
+
+ private:
+  void check_inputs(ConstMatrixMap<S> X, ConstMatrixMap<S> Y, const std::int64_t* order) const;
+  // Forward/backward of chunk k of the batch of `rows` rows starting at `start`.
+  void process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
+                     ConstMatrixMap<S> X, ConstMatrixMap<S> Y, const S* w,
+                     const std::int64_t* order);
+  // Sums the chunk gradients of slice s into chunk 0's buffer, adds the L2 term, divides by
+  // sw_sum, records slice s's Σ W².
+  void reduce_slice(Index s, Index n_chunks, const S* params, double sw_sum);
+  void sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const;
+  double penalty() const;
+  int threads_for_batches() const;
+
+  Network net_;
+  Index batch_size_;
+  double alpha_;
+  int n_threads_;
+  Index n_slices_;
+  Workspace<S> ws_;
+};
+
+}  // namespace fastnn

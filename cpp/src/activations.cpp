@@ -1,0 +1,92 @@
+#include "fastnn/activations.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace fastnn {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "identity") return Activation::identity;
+  if (name == "logistic") return Activation::logistic;
+  if (name == "tanh") return Activation::tanh;
+  if (name == "relu") return Activation::relu;
+  if (name == "leaky_relu") return Activation::leaky_relu;
+  if (name == "softmax") return Activation::softmax;
+  if (name == "exp") return Activation::exp;
+  throw std::invalid_argument("unknown activation '" + name + "'");
+}
+
+const char* activation_name(Activation g) {
+  switch (g) {
+    case Activation::identity: return "identity";
+    case Activation::logistic: return "logistic";
+    case Activation::tanh: return "tanh";
+    case Activation::relu: return "relu";
+    case Activation::leaky_relu: return "leaky_relu";
+    case Activation::softmax: return "softmax";
+    case Activation::exp: return "exp";
+  }
+  return "?";
+}
+
+bool is_hidden_activation(Activation g) {
+  return g != Activation::softmax && g != Activation::exp;
+}
+
+template <class S>
+void add_bias_and_activate(MatrixMap<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
+  // Z: (n, units)  b: (units)
+  const auto bias = b.transpose().array();
+  for (Index i = 0; i < Z.rows(); ++i) {
+    auto z = Z.row(i).array();
+    switch (g) {
+      case Activation::identity: z += bias; break;
+      case Activation::logistic: z = S(1) / (S(1) + (-(z + bias)).exp()); break;
+      case Activation::tanh: z = (z + bias).tanh(); break;
+      case Activation::relu: z = (z + bias).max(S(0)); break;
+      case Activation::leaky_relu: {
+        z += bias;
+        z = (z < S(0)).select(slope * z, z);
+        break;
+      }
+      case Activation::exp: z = (z + bias).exp(); break;
+      case Activation::softmax: {
+        z += bias;
+        const S top = z.maxCoeff();
+        z = (z - top).exp();
+        z /= z.sum();
+        break;
+      }
+    }
+  }
+}
+
+template <class S>
+void multiply_by_derivative(MatrixMap<S> dA, ConstMatrixMap<S> A, Activation g, S slope) {
+  // dA, A: (n, units)
+  auto d = dA.array();
+  const auto a = A.array();
+  switch (g) {
+    case Activation::identity: break;
+    case Activation::logistic: d = d * a * (S(1) - a); break;
+    case Activation::tanh: d = d * (S(1) - a.square()); break;
+    case Activation::relu: d = (a == S(0)).select(S(0), d); break;
+    case Activation::leaky_relu: d = (a < S(0)).select(slope * d, d); break;
+    case Activation::softmax:
+    case Activation::exp:
+      // Output-only: the loss gives dL/dz directly. Network rejects them as hidden activations,
+      // so this is never reached (and must not throw: it runs inside parallel regions).
+      break;
+  }
+}
+
+template void add_bias_and_activate<float>(MatrixMap<float>, ConstVectorMap<float>, Activation,
+                                           float);
+template void add_bias_and_activate<double>(MatrixMap<double>, ConstVectorMap<double>, Activation,
+                                            double);
+template void multiply_by_derivative<float>(MatrixMap<float>, ConstMatrixMap<float>, Activation,
+                                            float);
+template void multiply_by_derivative<double>(MatrixMap<double>, ConstMatrixMap<double>,
+                                             Activation, double);
+
+}  // namespace fastnn

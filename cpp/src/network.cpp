@@ -1,0 +1,55 @@
+#include "fastnn/network.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace fastnn {
+
+Network::Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
+                 double leaky_slope)
+    : units_(std::move(layer_units)),
+      hidden_(hidden),
+      output_(output),
+      loss_(loss),
+      leaky_slope_(leaky_slope) {
+  if (units_.size() < 2) throw std::invalid_argument("a network needs at least two layers");
+  for (Index u : units_) {
+    if (u < 1) throw std::invalid_argument("every layer needs at least one unit");
+  }
+  if (!is_hidden_activation(hidden_)) {
+    throw std::invalid_argument(std::string(activation_name(hidden_)) +
+                                " cannot be a hidden-layer activation");
+  }
+  if (output_activation_for(loss_) != output_) {
+    throw std::invalid_argument(std::string("loss '") + loss_name(loss_) +
+                                "' needs output activation '" +
+                                activation_name(output_activation_for(loss_)) + "', got '" +
+                                activation_name(output_) + "'");
+  }
+  if (!(leaky_slope_ >= 0.0)) throw std::invalid_argument("leaky_slope must be >= 0");
+
+  const Index max_index = std::numeric_limits<Index>::max() / 8;
+  Index offset = 0;
+  for (size_t l = 0; l + 1 < units_.size(); ++l) {
+    const Index fan_in = units_[l], fan_out = units_[l + 1];
+    if (fan_out != 0 && fan_in > (max_index - offset) / fan_out) {
+      throw std::length_error("the network has too many parameters");
+    }
+    layers_.push_back({fan_in, fan_out, offset, 0});
+    offset += fan_in * fan_out;
+    macs_per_sample_ += double(fan_in) * double(fan_out);
+  }
+  n_coefs_ = offset;
+  for (LayerShape& s : layers_) {
+    s.intercept_offset = offset;
+    offset += s.fan_out;
+  }
+  n_params_ = offset;
+  for (size_t l = 1; l < units_.size(); ++l) {
+    max_units_ = std::max(max_units_, units_[l]);
+    units_after_input_ += units_[l];
+  }
+}
+
+}  // namespace fastnn

@@ -1,0 +1,249 @@
+#include "fastnn/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "fastnn/kernels.hpp"
+#include "fastnn/losses.hpp"
+#include "fastnn/parallel.hpp"
+
+namespace fastnn {
+
+namespace {
+constexpr Index kMinChunkRows = 32;
+constexpr Index kMaxChunks = 8;
+constexpr Index kSliceSize = 4096;  // parameters per reduction/update slice
+// Below this many multiply-adds per batch, threads cost more than they save.
+constexpr double kMinParallelMacs = 2.0e5;
+constexpr auto kInterruptPollInterval = std::chrono::milliseconds(20);
+}  // namespace
+
+Index chunk_count(Index rows) { return std::clamp<Index>(rows / kMinChunkRows, 1, kMaxChunks); }
+
+template <class S>
+Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads)
+    : net_(std::move(net)), batch_size_(batch_size), alpha_(alpha), n_threads_(n_threads) {
+  if (n_features != net_.n_features()) {
+    throw std::invalid_argument("X has " + std::to_string(n_features) +
+                                " features, but the network expects " +
+                                std::to_string(net_.n_features()));
+  }
+  if (batch_size_ < 1) throw std::invalid_argument("batch_size must be >= 1");
+  if (!(alpha_ >= 0)) throw std::invalid_argument("alpha must be >= 0");
+  // The largest chunk any batch of <= batch_size rows produces.
+  Index max_rows = 0;
+  for (Index rows = 1; rows <= batch_size_; ++rows) {
+    const Index n_chunks = chunk_count(rows);
+    max_rows = std::max(max_rows, (rows + n_chunks - 1) / n_chunks);
+  }
+  ws_.chunks.resize(size_t(chunk_count(batch_size_)));
+  for (ChunkWorkspace<S>& c : ws_.chunks) {
+    c.x.resize(max_rows * net_.n_features());
+    c.y.resize(max_rows * net_.n_outputs());
+    c.w.resize(max_rows);
+    c.act.resize(max_rows * net_.units_after_input());
+    c.delta.resize(max_rows * net_.units_after_input());
+    c.grad.resize(net_.n_params());
+  }
+  n_slices_ = (net_.n_params() + kSliceSize - 1) / kSliceSize;
+  ws_.penalty_parts.assign(size_t(n_slices_), 0.0);
+}
+
+template <class S>
+void Trainer<S>::check_inputs(ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
+                              const std::int64_t* order) const {
+  if (X.cols() != net_.n_features()) {
+    throw std::invalid_argument("X has " + std::to_string(X.cols()) +
+                                " features, but the network expects " +
+                                std::to_string(net_.n_features()));
+  }
+  if (Y.rows() != X.rows() || Y.cols() != net_.n_outputs()) {
+    throw std::invalid_argument("Y must have shape (" + std::to_string(X.rows()) + ", " +
+                                std::to_string(net_.n_outputs()) + ")");
+  }
+  if (order) {
+    for (Index i = 0; i < X.rows(); ++i) {
+      if (order[i] < 0 || order[i] >= X.rows()) {
+        throw std::invalid_argument("order holds a row index out of range");
+      }
+    }
+  }
+}
+
+template <class S>
+void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
+                               ConstMatrixMap<S> X, ConstMatrixMap<S> Y, const S* w,
+                               const std::int64_t* order) {
+  ChunkWorkspace<S>& c = ws_.chunks[size_t(k)];
+  const Index lo = start + k * rows / n_chunks;
+  const Index n = start + (k + 1) * rows / n_chunks - lo;
+  const Index n_features = X.cols(), n_outputs = Y.cols();
+  const S* x = X.data() + lo * n_features;
+  const S* y = Y.data() + lo * n_outputs;
+  const S* wc = w ? w + lo : nullptr;
+  if (order) {
+    // Gather the chunk's rows: X_c: (n, n_features)  Y_c: (n, n_outputs)  w_c: (n)
+    MatrixMap<S> Xc(c.x.data(), n, n_features), Yc(c.y.data(), n, n_outputs);
+    for (Index i = 0; i < n; ++i) {
+      const Index r = Index(order[lo + i]);
+      Xc.row(i) = X.row(r);
+      Yc.row(i) = Y.row(r);
+      if (w) c.w[i] = w[r];
+    }
+    x = c.x.data();
+    y = c.y.data();
+    wc = w ? c.w.data() : nullptr;
+  }
+  ConstMatrixMap<S> Xc(x, n, n_features), Yc(y, n, n_outputs);
+  forward<S>(c.act.data(), net_, params, Xc);
+  const Index L = net_.n_layers();
+  ConstMatrixMap<S> out(c.act.data() + layer_offset(net_, L, n), n, n_outputs);
+  c.loss_sum = weighted_loss_sum<S>(out, Yc, wc, net_.loss());
+  c.weight_sum = wc ? double(ConstVectorMap<S>(wc, n).sum()) : double(n);
+  output_delta<S>(MatrixMap<S>(c.delta.data() + layer_offset(net_, L, n), n, n_outputs), out, Yc,
+                  wc);
+  backward<S>(c.grad.data(), c.delta.data(), net_, params, Xc, c.act.data());
+}
+
+template <class S>
+void Trainer<S>::reduce_slice(Index s, Index n_chunks, const S* params, double sw_sum) {
+  const Index lo = s * kSliceSize, hi = std::min(lo + kSliceSize, net_.n_params());
+  Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>> G(ws_.chunks[0].grad.data() + lo, hi - lo);
+  for (Index k = 1; k < n_chunks; ++k) {
+    G += Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(ws_.chunks[size_t(k)].grad.data() + lo,
+                                                             hi - lo);
+  }
+  // The coefficients [0, n_coefs) carry the L2 term; intercepts do not.
+  const Index coef_hi = std::min(hi, net_.n_coefs());
+  double penalty = 0;
+  if (lo < coef_hi) {
+    Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> W(params + lo, coef_hi - lo);
+    penalty = double(W.square().sum());
+    G.head(coef_hi - lo) += S(alpha_) * W;
+  }
+  ws_.penalty_parts[size_t(s)] = penalty;
+  G /= S(sw_sum);
+}
+
+template <class S>
+void Trainer<S>::sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const {
+  *loss_sum = 0;
+  *weight_sum = 0;
+  for (Index k = 0; k < n_chunks; ++k) {
+    *loss_sum += ws_.chunks[size_t(k)].loss_sum;
+    *weight_sum += ws_.chunks[size_t(k)].weight_sum;
+  }
+}
+
+template <class S>
+double Trainer<S>::penalty() const {
+  double total = 0;
+  for (double p : ws_.penalty_parts) total += p;
+  return total;
+}
+
+template <class S>
+int Trainer<S>::threads_for_batches() const {
+  const int threads = resolve_threads(n_threads_);
+  const Index parallel_units = std::max(chunk_count(batch_size_), n_slices_);
+  if (parallel_units < 2 || net_.macs_per_sample() * double(batch_size_) < kMinParallelMacs) {
+    return 1;
+  }
+  return int(std::min<Index>(threads, parallel_units));
+}
+
+template <class S>
+template <class Optimizer>
+EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, ConstMatrixMap<S> X,
+                                  ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
+                                  const InterruptCheck& interrupt) {
+  check_inputs(X, Y, order);
+  const Index n = X.rows();
+  EpochResult result;
+  auto last_poll = std::chrono::steady_clock::now();
+  const int threads = threads_for_batches();
+  // Shared by the team; written by one thread between barriers.
+  double sw_sum = 0, loss_sum = 0;
+  bool stop = false;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    for (Index start = 0; start < n && !stop; start += batch_size_) {
+      const Index rows = std::min(batch_size_, n - start);
+      const Index n_chunks = chunk_count(rows);
+#pragma omp for schedule(static)
+      for (Index k = 0; k < n_chunks; ++k) {
+        process_chunk(k, n_chunks, start, rows, params, X, Y, w, order);
+      }
+#pragma omp single
+      {
+        sum_chunks(n_chunks, &loss_sum, &sw_sum);
+        optimizer.begin_step();
+      }
+#pragma omp for schedule(static)
+      for (Index s = 0; s < n_slices_; ++s) {
+        reduce_slice(s, n_chunks, params, sw_sum);
+        const Index lo = s * kSliceSize, hi = std::min(lo + kSliceSize, net_.n_params());
+        optimizer.update(params, ws_.chunks[0].grad.data(), lo, hi);
+      }
+      // The calling (master) thread does the bookkeeping: only it may poll for Ctrl-C.
+#pragma omp master
+      {
+        const double batch_loss = loss_sum / sw_sum + 0.5 * alpha_ * penalty() / sw_sum;
+        result.accumulated_loss += batch_loss * double(rows);
+        ++result.n_batches;
+        const auto now = std::chrono::steady_clock::now();
+        if (interrupt && now - last_poll >= kInterruptPollInterval) {
+          last_poll = now;
+          stop = interrupt();
+        }
+      }
+#pragma omp barrier
+    }
+  }
+  result.interrupted = stop;
+  return result;
+}
+
+template <class S>
+double Trainer<S>::loss_and_gradient(S* grad, const S* params, ConstMatrixMap<S> X,
+                                     ConstMatrixMap<S> Y, const S* w) {
+  check_inputs(X, Y, nullptr);
+  const Index n = X.rows();
+  if (n > batch_size_) throw std::invalid_argument("more rows than this trainer was built for");
+  if (n < 1) throw std::invalid_argument("X has no rows");
+  const Index n_chunks = chunk_count(n);
+  const int threads = threads_for_batches();
+  double sw_sum = 0, loss_sum = 0;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+#pragma omp for schedule(static)
+    for (Index k = 0; k < n_chunks; ++k) {
+      process_chunk(k, n_chunks, 0, n, params, X, Y, w, nullptr);
+    }
+#pragma omp single
+    sum_chunks(n_chunks, &loss_sum, &sw_sum);
+#pragma omp for schedule(static)
+    for (Index s = 0; s < n_slices_; ++s) reduce_slice(s, n_chunks, params, sw_sum);
+  }
+  VectorMap<S>(grad, net_.n_params()) = ws_.chunks[0].grad;
+  return loss_sum / sw_sum + 0.5 * alpha_ * penalty() / sw_sum;
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+template EpochResult Trainer<float>::run_epoch<SGDState<float>>(
+    float*, SGDState<float>&, ConstMatrixMap<float>, ConstMatrixMap<float>, const float*,
+    const std::int64_t*, const InterruptCheck&);
+template EpochResult Trainer<double>::run_epoch<SGDState<double>>(
+    double*, SGDState<double>&, ConstMatrixMap<double>, ConstMatrixMap<double>, const double*,
+    const std::int64_t*, const InterruptCheck&);
+template EpochResult Trainer<float>::run_epoch<AdamState<float>>(
+    float*, AdamState<float>&, ConstMatrixMap<float>, ConstMatrixMap<float>, const float*,
+    const std::int64_t*, const InterruptCheck&);
+template EpochResult Trainer<double>::run_epoch<AdamState<double>>(
+    double*, AdamState<double>&, ConstMatrixMap<double>, ConstMatrixMap<double>, const double*,
+    const std::int64_t*, const InterruptCheck&);
+
+}  // namespace fastnn

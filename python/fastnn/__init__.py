@@ -1,0 +1,1 @@
+from fastnn._core import __version__

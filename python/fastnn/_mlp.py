@@ -1,0 +1,837 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's estimators, trained by fastnn's C++ core.
+
+The specification is scikit-learn 1.9's ``sklearn/neural_network/_multilayer_perceptron.py``.
+Python owns the semantics (validation, label encoding, random initialisation, early stopping,
+warnings, ``loss_curve_``); the core runs whole epochs and inference. Random draws (initial
+weights, per-epoch shuffles, the early-stopping split) are made exactly as scikit-learn makes
+them, so with the same ``random_state`` a float64 fit starts from scikit-learn's weights and
+follows its trajectory up to rounding.
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+from itertools import chain
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fastnn import _core
+from fastnn._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_optimize_result,
+    _check_sample_weight,
+    _fit_context,
+)
+from fastnn._optimizers import AdamOptimizer, SGDOptimizer
+
+_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+
+# Output activation -> the loss it is paired with (canonical link), as the core names them.
+_LOSS_OF_OUTPUT = {
+    "identity": "squared_error",
+    "softmax": "log_loss",
+    "logistic": "binary_log_loss",
+    "exp": "poisson",
+}
+
+_TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
+
+
+def _compute_dtype(*dtypes):
+    """float32 when every input is float32, float64 otherwise (numpy's promotion, floats only)."""
+    dtype = np.result_type(*dtypes)
+    return dtype if dtype in _TRAINERS else np.dtype(np.float64)
+
+
+def _pack(coefs, intercepts, dtype):
+    """One flat parameter vector in scikit-learn's ``_pack`` order (all coefs, then intercepts)."""
+    return np.concatenate([np.ravel(c) for c in chain(coefs, intercepts)]).astype(
+        dtype, copy=False
+    )
+
+
+def _as_core_array(a, dtype):
+    """C-contiguous array of ``dtype``: no copy when ``a`` already is one."""
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+class BaseMultilayerPerceptron(BaseEstimator, ABC):
+    """Base class for MLP classification and regression. Use the derived classes."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        n_threads,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.n_threads = n_threads
+
+    # -- the network as the core sees it ------------------------------------------------------
+
+    def _core_threads(self):
+        return 0 if self.n_threads is None else int(self.n_threads)
+
+    def _network(self):
+        layer_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        return _core.Network(
+            layer_units,
+            self.activation,
+            self.out_activation_,
+            _LOSS_OF_OUTPUT[self.out_activation_],
+        )
+
+    def _unpack(self, params):
+        """Point ``coefs_`` / ``intercepts_`` at views of the flat vector ``params``."""
+        self.coefs_ = list(self.coefs_)
+        self.intercepts_ = list(self.intercepts_)
+        start = 0
+        for i, c in enumerate(self.coefs_):
+            end = start + c.size
+            self.coefs_[i] = params[start:end].reshape(c.shape)
+            start = end
+        for i, b in enumerate(self.intercepts_):
+            end = start + b.size
+            self.intercepts_[i] = params[start:end]
+            start = end
+
+    def _forward_pass_fast(self, X, check_input=True):
+        """The network's output for X (output activation applied)."""
+        if check_input:
+            X = validate_data(self, X, reset=False)
+        dtype = _compute_dtype(X.dtype, self.coefs_[0].dtype)
+        params = _pack(self.coefs_, self.intercepts_, dtype)
+        return _core.predict(
+            self._network(), params, _as_core_array(X, dtype), self._core_threads()
+        )
+
+    # -- fitting ------------------------------------------------------------------------------
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        self.coefs_ = []
+        self.intercepts_ = []
+        for i in range(self.n_layers_ - 1):
+            coef_init, intercept_init = self._init_coef(layer_units[i], layer_units[i + 1], dtype)
+            self.coefs_.append(coef_init)
+            self.intercepts_.append(intercept_init)
+        self._best_coefs = [c.copy() for c in self.coefs_]
+        self._best_intercepts = [i.copy() for i in self.intercepts_]
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _init_coef(self, fan_in, fan_out, dtype):
+        # Glorot et al.'s uniform initialisation, drawn exactly as scikit-learn draws it.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        init_bound = np.sqrt(factor / (fan_in + fan_out))
+        coef_init = self._random_state.uniform(-init_bound, init_bound, (fan_in, fan_out))
+        intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
+        return coef_init.astype(dtype, copy=False), intercept_init.astype(dtype, copy=False)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        n_samples, n_features = X.shape
+
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, y, sample_weight, incremental)
+        elif self.solver == "lbfgs":
+            self._fit_lbfgs(X, y, sample_weight)
+
+        weights = chain(self.coefs_, self.intercepts_)
+        if not all(np.isfinite(w).all() for w in weights):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _core_inputs(self, X, y, sample_weight):
+        """X, Y (as floats) and sample weights in the dtype training runs in; X is not copied
+        when it already is a C-contiguous array of that dtype."""
+        dtype = _compute_dtype(X.dtype, self.coefs_[0].dtype)
+        X = _as_core_array(X, dtype)
+        Y = _as_core_array(y, dtype)
+        if sample_weight is not None:
+            sample_weight = _as_core_array(sample_weight, dtype)
+        return X, Y, sample_weight
+
+    def _fit_lbfgs(self, X, y, sample_weight):
+        X, Y, sample_weight = self._core_inputs(X, y, sample_weight)
+        dtype = X.dtype
+        trainer = _TRAINERS[dtype](
+            self._network(), X.shape[1], X.shape[0], self.alpha, self._core_threads()
+        )
+        params = _pack(self.coefs_, self.intercepts_, dtype)
+        grad = np.empty_like(params)
+
+        def loss_grad(packed):
+            params[:] = packed
+            loss = trainer.loss_and_gradient(params, X, Y, sample_weight, grad)
+            return loss, grad.astype(np.float64)
+
+        opt_res = scipy.optimize.minimize(
+            loss_grad,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = opt_res.fun
+        params[:] = opt_res.x
+        self._unpack(params)
+
+    def _fit_stochastic(self, X, y, sample_weight, incremental):
+        dtype = _compute_dtype(X.dtype, self.coefs_[0].dtype)
+        params = _pack(self.coefs_, self.intercepts_, dtype)
+        self._unpack(params)  # coefs_ now view the vector the core updates
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = SGDOptimizer(
+                    params.size, dtype, self.learning_rate_init, self.learning_rate,
+                    self.momentum, self.nesterovs_momentum, self.power_t,
+                )
+            else:
+                self._optimizer = AdamOptimizer(
+                    params.size, dtype, self.learning_rate_init, self.beta_1, self.beta_2,
+                    self.epsilon,
+                )
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            # don't stratify in multilabel classification
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            stratify = y if should_stratify else None
+            if sample_weight is None:
+                X_train, X_val, y_train, y_val = train_test_split(
+                    X, y, random_state=self._random_state,
+                    test_size=self.validation_fraction, stratify=stratify,
+                )
+                sample_weight_train = sample_weight_val = None
+            else:
+                (X_train, X_val, y_train, y_val, sample_weight_train, sample_weight_val) = (
+                    train_test_split(
+                        X, y, sample_weight, random_state=self._random_state,
+                        test_size=self.validation_fraction, stratify=stratify,
+                    )
+                )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train, sample_weight_train = X, y, sample_weight
+            X_val = y_val = sample_weight_val = None
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=np.int64)
+
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        X_train, Y_train, sample_weight_train = self._core_inputs(
+            X_train, y_train, sample_weight_train
+        )
+        trainer = _TRAINERS[dtype](
+            self._network(), X_train.shape[1], batch_size, self.alpha, self._core_threads()
+        )
+
+        try:
+            self.n_iter_ = 0
+            for it in range(self.max_iter):
+                order = None
+                if self.shuffle:
+                    # Shuffle indices, not X, drawn as scikit-learn draws them.
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    order = sample_idx
+                accumulated_loss = self._optimizer.run_epoch(
+                    trainer, params, X_train, Y_train, sample_weight_train, order
+                )
+
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / X_train.shape[0]
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sample_weight_val)
+
+                # for learning rate that needs to be updated at iteration end
+                self._optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    is_stopping = self._optimizer.trigger_stopping(msg, self.verbose)
+                    if is_stopping:
+                        break
+                    else:
+                        self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            # restore best weights
+            self.coefs_ = self._best_coefs
+            self.intercepts_ = self._best_intercepts
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            # compute validation score (can be NaN), use that for stopping
+            val_score = self._score(X, y, sample_weight=sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_coefs = [c.copy() for c in self.coefs_]
+                self._best_intercepts = [i.copy() for i in self.intercepts_]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Private score method without input validation."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_ / intercepts_ are views of one vector: pickle them as plain arrays.
+        for key in ("coefs_", "intercepts_"):
+            if key in state:
+                state[key] = [np.array(a) for a in state[key]]
+        return state
+
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    """Multi-layer Perceptron classifier (scikit-learn's, trained by fastnn's C++ core).
+
+    Parameters, attributes and methods are those of
+    :class:`sklearn.neural_network.MLPClassifier` (scikit-learn 1.9); see its documentation.
+    The one addition:
+
+    n_threads : int, default=None
+        Threads used for training and prediction. None uses every core the process may use
+        (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``). Results are bitwise
+        identical whatever the number of threads.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        n_threads=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            n_threads=n_threads,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        # Matching scikit-learn: the binarizer is refit on a first fit, kept for warm_start and
+        # partial_fit (where unseen labels are an error).
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`."
+                    f" `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray, shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return super()._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=accuracy_score
+        )
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first call.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted log-probability of the sample for each class in the model.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of the sample for each class in the model, where classes
+            are ordered as they are in `self.classes_`.
+        """
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    """Multi-layer Perceptron regressor (scikit-learn's, trained by fastnn's C++ core).
+
+    Parameters, attributes and methods are those of
+    :class:`sklearn.neural_network.MLPRegressor` (scikit-learn 1.9); see its documentation.
+    The one addition:
+
+    n_threads : int, default=None
+        Threads used for training and prediction. None uses every core the process may use
+        (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``). Results are bitwise
+        identical whatever the number of threads.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        n_threads=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            n_threads=n_threads,
+        )
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return super()._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=r2_score
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

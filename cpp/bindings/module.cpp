@@ -116,21 +116,22 @@ void bind_dtype(py::module_& m, const char* trainer_name) {
           "One SGD epoch; returns the accumulated loss sum(batch_loss * batch_rows).")
       .def(
           "run_epoch_adam",
-          [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2, std::int64_t step,
+          [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
+             py::array_t<std::int64_t, py::array::c_style> step,
              const Array<S>& X, const Array<S>& Y, const py::object& sample_weight,
              const py::object& order, double learning_rate_init, double beta_1, double beta_2,
              double epsilon) {
             const Index n = t.network().n_params();
-            AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"), step,
-                              learning_rate_init, beta_1, beta_2, epsilon};
-            const double loss = run_epoch(t, params, adam, X, Y, sample_weight, order);
-            return py::make_tuple(loss, adam.t);
+            AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
+                              vector_data(step, 1, "t"), learning_rate_init, beta_1, beta_2,
+                              epsilon};
+            return run_epoch(t, params, adam, X, Y, sample_weight, order);
           },
           py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
-          py::arg("t"), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+          py::arg("t").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
           py::arg("sample_weight"), py::arg("order"), py::arg("learning_rate_init"),
           py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"),
-          "One Adam epoch; returns (accumulated loss, t after the epoch).")
+          "One Adam epoch; returns the accumulated loss. t: int64 (1,), the step count, updated.")
       .def(
           "loss_and_gradient",
           [](Trainer<S>& t, const Array<S>& params, const Array<S>& X, const Array<S>& Y,

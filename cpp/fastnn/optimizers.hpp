@@ -40,7 +40,7 @@ template <class S>
 struct AdamState {
   S* m;  // (n_params)
   S* v;  // (n_params)
-  std::int64_t t;
+  std::int64_t* t;  // (1) steps taken
   double learning_rate_init;
   double beta_1;
   double beta_2;
@@ -48,9 +48,9 @@ struct AdamState {
   S learning_rate = 0;  // η_t of the current step
 
   void begin_step() {
-    ++t;
-    learning_rate = S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, double(t))) /
-                      (1.0 - std::pow(beta_1, double(t))));
+    const double step = double(++*t);
+    learning_rate = S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, step)) /
+                      (1.0 - std::pow(beta_1, step)));
   }
   void update(S* p, const S* g, Index lo, Index hi) const {
     const Index n = hi - lo;

@@ -16,7 +16,7 @@ constexpr Index kMinChunkRows = 32;
 constexpr Index kMaxChunks = 8;
 constexpr Index kSliceSize = 4096;  // parameters per reduction/update slice
 // Below this many multiply-adds per batch, threads cost more than they save.
-constexpr double kMinParallelMacs = 2.0e5;
+constexpr double kMinParallelMacs = 1.0e6;
 constexpr auto kInterruptPollInterval = std::chrono::milliseconds(20);
 }  // namespace
 

@@ -1,7 +1,6 @@
 #include "fastnn/kernels.hpp"
 
 #include <algorithm>
-#include <vector>
 
 #include "fastnn/activations.hpp"
 #include "fastnn/parallel.hpp"
@@ -69,24 +68,24 @@ void predict(MatrixMap<S> out, const Network& net, const S* params, ConstMatrixM
   const S slope = S(net.leaky_slope());
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    // Two ping-pong buffers for the hidden layers of one block.
-    std::vector<S> buffers[2];
-    if (L > 1) {
-      for (auto& b : buffers) b.resize(size_t(std::min(kPredictBlockRows, n) * net.max_units()));
-    }
+    // Two ping-pong buffers of one block, Eigen-aligned: vectorised exp/tanh peel to alignment,
+    // so activations are evaluated only where alignment is fixed, never in the caller's memory.
+    Vector<S> buffers[2];
+    for (auto& b : buffers) b.resize(std::min(kPredictBlockRows, n) * net.max_units());
 #pragma omp for schedule(static)
     for (Index k = 0; k < n_blocks; ++k) {
       const Index lo = k * kPredictBlockRows, rows = std::min(kPredictBlockRows, n - lo);
       const S* input = X.data() + lo * X.cols();
       for (Index l = 0; l < L; ++l) {
         const DenseLayer<S> layer = net.layer(params, l);
+        // A_in: (rows, fan_in)  W: (fan_in, fan_out)  Z: (rows, fan_out)
         ConstMatrixMap<S> A_in(input, rows, layer.W.rows());
-        S* z = l + 1 == L ? out.data() + lo * out.cols() : buffers[l % 2].data();
-        MatrixMap<S> Z(z, rows, layer.W.cols());
+        MatrixMap<S> Z(buffers[l % 2].data(), rows, layer.W.cols());
         Z.noalias() = A_in * layer.W;
         add_bias_and_activate<S>(Z, layer.b, net.activation_of(l), slope);
-        input = z;
+        input = Z.data();
       }
+      out.middleRows(lo, rows) = ConstMatrixMap<S>(input, rows, out.cols());
     }
   }
 }

@@ -1,0 +1,40 @@
+"""Small shared helpers for the fastnn tests (not a test module)."""
+
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+
+
+def fit_quiet(est, X, y, **fit_params):
+    """Fit, ignoring only ConvergenceWarning (small max_iter on purpose)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **fit_params)
+
+
+def partial_fit_quiet(est, X, y, **fit_params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.partial_fit(X, y, **fit_params)
+
+
+def run_adam_epoch(trainer, params, m, v, t, *args):
+    """``trainer.run_epoch_adam`` returning ``(accumulated_loss, t_after)``.
+
+    The binding keeps the step counter ``t`` in an int64 array of shape (1,) that
+    it updates in place (so Ctrl-C mid-epoch leaves it consistent) and returns only
+    the loss; the first contract draft took an int and returned ``(loss, t)``.
+    Both forms are accepted here; ``args`` are the remaining arguments
+    (X, Y, sample_weight, order, learning_rate_init, beta_1, beta_2, epsilon).
+    """
+    import numpy as np
+
+    t_arr = np.array([t], dtype=np.int64)
+    try:
+        out = trainer.run_epoch_adam(params, m, v, t_arr, *args)
+    except TypeError:
+        out = trainer.run_epoch_adam(params, m, v, int(t), *args)
+    if isinstance(out, tuple):
+        loss, t_after = out
+        return loss, int(t_after)
+    return out, int(t_arr[0])

@@ -14,6 +14,7 @@
 #include <functional>
 #include <vector>
 
+#include "fastnn/gemm.hpp"
 #include "fastnn/network.hpp"
 #include "fastnn/optimizers.hpp"
 #include "fastnn/types.hpp"
@@ -34,6 +35,7 @@ struct ChunkWorkspace {
   Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
   Vector<S> delta;  // dL/dZ[1..L] of the chunk
   Vector<S> grad;   // (n_params) the chunk's unnormalised gradient
+  GemmWorkspace<S> gemm;  // packing blocks for the chunk's products
   double loss_sum = 0;    // Σ w_i · row_loss_i over the chunk
   double weight_sum = 0;  // Σ w_i over the chunk
 };

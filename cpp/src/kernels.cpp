@@ -18,7 +18,8 @@ Index layer_offset(const Network& net, Index l, Index n) {
 }
 
 template <class S>
-void forward(S* act, const Network& net, const S* params, ConstMatrixMap<S> X) {
+void forward(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
+             ConstMatrixMap<S> X) {
   const Index n = X.rows();
   const S slope = S(net.leaky_slope());
   const S* input = X.data();
@@ -27,15 +28,15 @@ void forward(S* act, const Network& net, const S* params, ConstMatrixMap<S> X) {
     // A_in: (n, fan_in)  W: (fan_in, fan_out)  Z: (n, fan_out)
     ConstMatrixMap<S> A_in(input, n, layer.W.rows());
     MatrixMap<S> Z(act + layer_offset(net, l + 1, n), n, layer.W.cols());
-    Z.noalias() = A_in * layer.W;
+    gemm.a_b(Z, A_in, layer.W);
     add_bias_and_activate<S>(Z, layer.b, net.activation_of(l), slope);
     input = Z.data();
   }
 }
 
 template <class S>
-void backward(S* grad, S* delta, const Network& net, const S* params, ConstMatrixMap<S> X,
-              const S* act) {
+void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
+              ConstMatrixMap<S> X, const S* act) {
   const Index n = X.rows();
   const S slope = S(net.leaky_slope());
   for (Index l = net.n_layers() - 1; l >= 0; --l) {
@@ -45,13 +46,13 @@ void backward(S* grad, S* delta, const Network& net, const S* params, ConstMatri
     // A_in: (n, fan_in)  dZ: (n, fan_out)  dW: (fan_in, fan_out)  db: (fan_out)
     ConstMatrixMap<S> A_in(l == 0 ? X.data() : act + layer_offset(net, l, n), n, fan_in);
     ConstMatrixMap<S> dZ(delta + layer_offset(net, l + 1, n), n, fan_out);
-    g.dW.noalias() = A_in.transpose() * dZ;
+    gemm.at_b(g.dW, A_in, dZ);
     g.db.setZero();
     for (Index i = 0; i < n; ++i) g.db += dZ.row(i).transpose();
     if (l > 0) {
       // dA_in: (n, fan_in) = dZ · Wᵀ, then times g'(z) of layer l's activation
       MatrixMap<S> dA_in(delta + layer_offset(net, l, n), n, fan_in);
-      dA_in.noalias() = dZ * layer.W.transpose();
+      gemm.a_bt(dA_in, dZ, layer.W);
       multiply_by_derivative<S>(dA_in, ConstMatrixMap<S>(A_in.data(), n, fan_in),
                                 net.activation_of(l - 1), slope);
     }
@@ -91,8 +92,9 @@ void predict(MatrixMap<S> out, const Network& net, const S* params, ConstMatrixM
 }
 
 #define FASTNN_INSTANTIATE(S)                                                                    \
-  template void forward<S>(S*, const Network&, const S*, ConstMatrixMap<S>);                     \
-  template void backward<S>(S*, S*, const Network&, const S*, ConstMatrixMap<S>, const S*);      \
+  template void forward<S>(S*, GemmWorkspace<S>&, const Network&, const S*, ConstMatrixMap<S>);  \
+  template void backward<S>(S*, S*, GemmWorkspace<S>&, const Network&, const S*,                 \
+                            ConstMatrixMap<S>, const S*);                                        \
   template void predict<S>(MatrixMap<S>, const Network&, const S*, ConstMatrixMap<S>, int);
 FASTNN_INSTANTIATE(float)
 FASTNN_INSTANTIATE(double)

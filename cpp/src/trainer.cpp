@@ -38,6 +38,9 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
     const Index n_chunks = chunk_count(rows);
     max_rows = std::max(max_rows, (rows + n_chunks - 1) / n_chunks);
   }
+  // Every product of a chunk has dimensions among its row count and the layer widths.
+  Index max_dim = max_rows;
+  for (Index u : net_.layer_units()) max_dim = std::max(max_dim, u);
   ws_.chunks.resize(size_t(chunk_count(batch_size_)));
   for (ChunkWorkspace<S>& c : ws_.chunks) {
     c.x.resize(max_rows * net_.n_features());
@@ -46,6 +49,7 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
     c.act.resize(max_rows * net_.units_after_input());
     c.delta.resize(max_rows * net_.units_after_input());
     c.grad.resize(net_.n_params());
+    c.gemm = GemmWorkspace<S>(max_dim);
   }
   n_slices_ = (net_.n_params() + kSliceSize - 1) / kSliceSize;
   ws_.penalty_parts.assign(size_t(n_slices_), 0.0);
@@ -97,14 +101,14 @@ void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows,
     wc = w ? c.w.data() : nullptr;
   }
   ConstMatrixMap<S> Xc(x, n, n_features), Yc(y, n, n_outputs);
-  forward<S>(c.act.data(), net_, params, Xc);
+  forward<S>(c.act.data(), c.gemm, net_, params, Xc);
   const Index L = net_.n_layers();
   ConstMatrixMap<S> out(c.act.data() + layer_offset(net_, L, n), n, n_outputs);
   c.loss_sum = weighted_loss_sum<S>(out, Yc, wc, net_.loss());
   c.weight_sum = wc ? double(ConstVectorMap<S>(wc, n).sum()) : double(n);
   output_delta<S>(MatrixMap<S>(c.delta.data() + layer_offset(net_, L, n), n, n_outputs), out, Yc,
                   wc);
-  backward<S>(c.grad.data(), c.delta.data(), net_, params, Xc, c.act.data());
+  backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, Xc, c.act.data());
 }
 
 template <class S>

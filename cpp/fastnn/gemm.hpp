@@ -1,0 +1,43 @@
+#pragma once
+// Matrix products into planned memory.
+//
+// Eigen's GEMM packs its operands into cache-sized blocks; when a product's blocks exceed Eigen's
+// stack limit (128 KB) it heap-allocates them on every call. A GemmWorkspace owns those blocks,
+// sized once for the largest product of a fit, and calls Eigen's GEMM kernel with them, so the
+// training loop allocates nothing. Tiny and vector-shaped products take Eigen's ordinary paths
+// (coefficient-based / GEMV), which do not touch the heap either.
+//
+// All matrices are row-major. Eigen's kernel writes a column-major result, so each product is
+// computed as its transpose: C = A·B  <=>  Cᵀ = Bᵀ·Aᵀ, with Cᵀ column-major being C row-major.
+#include <algorithm>
+
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+template <class S>
+class GemmWorkspace {
+ public:
+  GemmWorkspace() = default;
+  // Plans for every product whose three dimensions are all <= max_dim.
+  explicit GemmWorkspace(Index max_dim);
+
+  // C = A · B      A: (m, k)  B: (k, n)  C: (m, n)
+  void a_b(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B);
+  // C = Aᵀ · B     A: (k, m)  B: (k, n)  C: (m, n)
+  void at_b(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B);
+  // C = A · Bᵀ     A: (m, k)  B: (n, k)  C: (m, n)
+  void a_bt(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B);
+
+ private:
+  // A product beyond the plan would overrun the blocks: it takes Eigen's allocating path instead
+  // (never the case for the products a Trainer plans for).
+  bool fits(Index m, Index n, Index k) const { return std::max({m, n, k}) <= max_dim_; }
+
+  Index max_dim_ = 0;
+  Index kc_ = 0, mc_ = 0, nc_ = 0;  // Eigen's cache blocking for max_dim products
+  Vector<S> block_a_;               // (kc·mc) packed left operand
+  Vector<S> block_b_;               // (kc·nc) packed right operand
+};
+
+}  // namespace fastnn

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fastnn/inputs.hpp"
 #include "fastnn/kernels.hpp"
 #include "fastnn/network.hpp"
 #include "fastnn/parallel.hpp"
@@ -25,6 +26,37 @@ template <class S>
 ConstMatrixMap<S> matrix_view(const Array<S>& a, const char* name) {
   if (a.ndim() != 2) throw py::value_error(std::string(name) + " must be a 2-D array");
   return ConstMatrixMap<S>(a.data(), a.shape(0), a.shape(1));
+}
+
+// A CSR matrix's three buffers (scipy's), kept alive while the core views them.
+template <class S>
+struct CsrArrays {
+  Array<S> data;
+  py::array_t<std::int32_t, py::array::c_style> indices;
+  py::array_t<std::int64_t, py::array::c_style> indptr;
+  CsrMatrix<S> view;
+
+  CsrArrays(Array<S> data_, py::array_t<std::int32_t, py::array::c_style> indices_,
+            py::array_t<std::int64_t, py::array::c_style> indptr_, Index n_cols)
+      : data(std::move(data_)), indices(std::move(indices_)), indptr(std::move(indptr_)) {
+    if (data.ndim() != 1 || indices.ndim() != 1 || indptr.ndim() != 1 || indptr.shape(0) < 1 ||
+        indices.shape(0) != data.shape(0)) {
+      throw py::value_error("CSR buffers must be 1-D, with as many indices as data entries");
+    }
+    view = {indptr.data(), indices.data(), data.data(), indptr.shape(0) - 1, n_cols};
+    view.validate(data.shape(0));
+  }
+};
+
+// X as the core sees it: a C-contiguous 2-D array of S, or a CsrArrays<S>. Never converted.
+template <class S>
+FeatureMatrix<S> feature_matrix(const py::object& X) {
+  if (py::isinstance<CsrArrays<S>>(X)) return FeatureMatrix<S>(X.cast<const CsrArrays<S>&>().view);
+  if (py::isinstance<Array<S>>(X)) {
+    return FeatureMatrix<S>(matrix_view(py::reinterpret_borrow<Array<S>>(X), "X"));
+  }
+  throw py::type_error("X must be a C-contiguous 2-D array of dtype " +
+                       std::string(py::str(py::dtype::of<S>())) + " or a CSR matrix of it");
 }
 
 template <class S>
@@ -67,10 +99,11 @@ bool python_interrupted() {
 }
 
 template <class S, class Optimizer>
-double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, const Array<S>& X,
+double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, const py::object& X,
                  const Array<S>& Y, const py::object& sample_weight, const py::object& order) {
   S* p = vector_data(params, trainer.network().n_params(), "params");
-  const ConstMatrixMap<S> x = matrix_view(X, "X"), y = matrix_view(Y, "Y");
+  const FeatureMatrix<S> x = feature_matrix<S>(X);
+  const ConstMatrixMap<S> y = matrix_view(Y, "Y");
   const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
   const std::int64_t* o = optional_vector<std::int64_t>(order, x.rows(), "order");
   EpochResult result;
@@ -83,18 +116,28 @@ double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, co
 }
 
 template <class S>
-double loss_and_gradient(Trainer<S>& trainer, const Array<S>& params, const Array<S>& X,
+double loss_and_gradient(Trainer<S>& trainer, const Array<S>& params, const py::object& X,
                          const Array<S>& Y, const py::object& sample_weight, Array<S>& grad) {
   const S* p = params_data(params, trainer.network());
   S* g = vector_data(grad, trainer.network().n_params(), "grad");
-  const ConstMatrixMap<S> x = matrix_view(X, "X"), y = matrix_view(Y, "Y");
+  const FeatureMatrix<S> x = feature_matrix<S>(X);
+  const ConstMatrixMap<S> y = matrix_view(Y, "Y");
   const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
   py::gil_scoped_release release;
   return trainer.loss_and_gradient(g, p, x, y, w);
 }
 
 template <class S>
-void bind_dtype(py::module_& m, const char* trainer_name) {
+void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) {
+  py::class_<CsrArrays<S>>(m, csr_name, "A CSR matrix's buffers, validated, viewed in place.")
+      .def(py::init<Array<S>, py::array_t<std::int32_t, py::array::c_style>,
+                    py::array_t<std::int64_t, py::array::c_style>, Index>(),
+           py::arg("data").noconvert(), py::arg("indices").noconvert(),
+           py::arg("indptr").noconvert(), py::arg("n_cols"))
+      .def_property_readonly("shape", [](const CsrArrays<S>& a) {
+        return py::make_tuple(a.view.rows, a.view.cols);
+      });
+
   py::class_<Trainer<S>>(m, trainer_name,
                          "Mini-batch trainer for one fit: owns the workspace, runs whole epochs.")
       .def(py::init<Network, Index, Index, double, int>(), py::arg("network"),
@@ -103,7 +146,7 @@ void bind_dtype(py::module_& m, const char* trainer_name) {
       .def_property_readonly("batch_size", &Trainer<S>::batch_size)
       .def(
           "run_epoch_sgd",
-          [](Trainer<S>& t, Array<S> params, Array<S> velocity, const Array<S>& X,
+          [](Trainer<S>& t, Array<S> params, Array<S> velocity, const py::object& X,
              const Array<S>& Y, const py::object& sample_weight, const py::object& order,
              double learning_rate, double momentum, bool nesterov) {
             SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
@@ -111,14 +154,14 @@ void bind_dtype(py::module_& m, const char* trainer_name) {
             return run_epoch(t, params, sgd, X, Y, sample_weight, order);
           },
           py::arg("params").noconvert(), py::arg("velocity").noconvert(),
-          py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight"),
+          py::arg("X"), py::arg("Y").noconvert(), py::arg("sample_weight"),
           py::arg("order"), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
           "One SGD epoch; returns the accumulated loss sum(batch_loss * batch_rows).")
       .def(
           "run_epoch_adam",
           [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
              py::array_t<std::int64_t, py::array::c_style> step,
-             const Array<S>& X, const Array<S>& Y, const py::object& sample_weight,
+             const py::object& X, const Array<S>& Y, const py::object& sample_weight,
              const py::object& order, double learning_rate_init, double beta_1, double beta_2,
              double epsilon) {
             const Index n = t.network().n_params();
@@ -128,25 +171,25 @@ void bind_dtype(py::module_& m, const char* trainer_name) {
             return run_epoch(t, params, adam, X, Y, sample_weight, order);
           },
           py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
-          py::arg("t").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+          py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
           py::arg("sample_weight"), py::arg("order"), py::arg("learning_rate_init"),
           py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"),
           "One Adam epoch; returns the accumulated loss. t: int64 (1,), the step count, updated.")
       .def(
           "loss_and_gradient",
-          [](Trainer<S>& t, const Array<S>& params, const Array<S>& X, const Array<S>& Y,
+          [](Trainer<S>& t, const Array<S>& params, const py::object& X, const Array<S>& Y,
              const py::object& sample_weight, Array<S> grad) {
             return loss_and_gradient(t, params, X, Y, sample_weight, grad);
           },
-          py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+          py::arg("params").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
           py::arg("sample_weight"), py::arg("grad").noconvert(),
           "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop.");
 
   m.def(
       "predict",
-      [](const Network& net, const Array<S>& params, const Array<S>& X, int n_threads) {
+      [](const Network& net, const Array<S>& params, const py::object& X, int n_threads) {
         const S* p = params_data(params, net);
-        const ConstMatrixMap<S> x = matrix_view(X, "X");
+        const FeatureMatrix<S> x = feature_matrix<S>(X);
         if (x.cols() != net.n_features()) {
           throw py::value_error("X has " + std::to_string(x.cols()) +
                                 " features, but the network expects " +
@@ -160,18 +203,18 @@ void bind_dtype(py::module_& m, const char* trainer_name) {
         }
         return out;
       },
-      py::arg("network"), py::arg("params").noconvert(), py::arg("X").noconvert(),
+      py::arg("network"), py::arg("params").noconvert(), py::arg("X"),
       py::arg("n_threads") = 0, "The network's output for X (output activation applied).");
 
   m.def(
       "loss_and_gradient",
-      [](const Network& net, const Array<S>& params, const Array<S>& X, const Array<S>& Y,
+      [](const Network& net, const Array<S>& params, const py::object& X, const Array<S>& Y,
          const py::object& sample_weight, double alpha, Array<S> grad, int n_threads) {
-        const ConstMatrixMap<S> x = matrix_view(X, "X");
+        const FeatureMatrix<S> x = feature_matrix<S>(X);
         Trainer<S> trainer(net, x.cols(), std::max<Index>(x.rows(), 1), alpha, n_threads);
         return loss_and_gradient(trainer, params, X, Y, sample_weight, grad);
       },
-      py::arg("network"), py::arg("params").noconvert(), py::arg("X").noconvert(),
+      py::arg("network"), py::arg("params").noconvert(), py::arg("X"),
       py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("alpha"),
       py::arg("grad").noconvert(), py::arg("n_threads") = 0,
       "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop.");
@@ -193,8 +236,8 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("layer_units", &Network::layer_units)
       .def_property_readonly("n_params", &Network::n_params)
       .def_property_readonly("n_coefs", &Network::n_coefs);
-  bind_dtype<float>(m, "Trainer32");
-  bind_dtype<double>(m, "Trainer64");
+  bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
+  bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.attr("has_openmp") = kHaveOpenMP;
   m.attr("__version__") = FASTNN_VERSION;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fastnn/gemm.hpp"
+#include "fastnn/inputs.hpp"
 #include "fastnn/network.hpp"
 #include "fastnn/optimizers.hpp"
 #include "fastnn/types.hpp"
@@ -29,7 +30,7 @@ Index chunk_count(Index rows);
 
 template <class S>
 struct ChunkWorkspace {
-  Vector<S> x;      // (max_rows, n_features) input rows gathered through the permutation
+  Vector<S> x;      // (max_rows, n_features) dense input rows gathered through the permutation
   Vector<S> y;      // (max_rows, n_outputs) targets, gathered likewise
   Vector<S> w;      // (max_rows) sample weights, gathered likewise
   Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
@@ -65,19 +66,21 @@ class Trainer {
   // X: (n, n_features)  Y: (n, n_outputs)  w: (n) or nullptr  order: (n) row indices or nullptr.
   // Throws std::invalid_argument on inconsistent shapes or an out-of-range index in `order`.
   template <class Optimizer>
-  EpochResult run_epoch(S* params, Optimizer& optimizer, ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
-                        const S* w, const std::int64_t* order, const InterruptCheck& interrupt);
+  EpochResult run_epoch(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
+                        ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
+                        const InterruptCheck& interrupt);
 
   // Loss and gradient over all rows of X as one batch (needs n <= batch_size), as scikit-learn's
   // `_backprop`: loss = Σ w·row_loss / Σ w + ½·alpha·ΣW² / Σ w;  grad: (n_params).
-  double loss_and_gradient(S* grad, const S* params, ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
-                           const S* w);
+  double loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
+                           ConstMatrixMap<S> Y, const S* w);
 
  private:
-  void check_inputs(ConstMatrixMap<S> X, ConstMatrixMap<S> Y, const std::int64_t* order) const;
+  void check_inputs(const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,
+                    const std::int64_t* order) const;
   // Forward/backward of chunk k of the batch of `rows` rows starting at `start`.
   void process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
-                     ConstMatrixMap<S> X, ConstMatrixMap<S> Y, const S* w,
+                     const FeatureMatrix<S>& X, ConstMatrixMap<S> Y, const S* w,
                      const std::int64_t* order);
   // Sums the chunk gradients of slice s into chunk 0's buffer, adds the L2 term, divides by
   // sw_sum, records slice s's Σ W².

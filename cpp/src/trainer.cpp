@@ -43,7 +43,7 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   for (Index u : net_.layer_units()) max_dim = std::max(max_dim, u);
   ws_.chunks.resize(size_t(chunk_count(batch_size_)));
   for (ChunkWorkspace<S>& c : ws_.chunks) {
-    c.x.resize(max_rows * net_.n_features());
+    c.x.resize(max_rows * net_.n_features());  // unused for sparse X: cheap, the fit's only one
     c.y.resize(max_rows * net_.n_outputs());
     c.w.resize(max_rows);
     c.act.resize(max_rows * net_.units_after_input());
@@ -56,7 +56,7 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
 }
 
 template <class S>
-void Trainer<S>::check_inputs(ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
+void Trainer<S>::check_inputs(const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,
                               const std::int64_t* order) const {
   if (X.cols() != net_.n_features()) {
     throw std::invalid_argument("X has " + std::to_string(X.cols()) +
@@ -78,37 +78,46 @@ void Trainer<S>::check_inputs(ConstMatrixMap<S> X, ConstMatrixMap<S> Y,
 
 template <class S>
 void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
-                               ConstMatrixMap<S> X, ConstMatrixMap<S> Y, const S* w,
+                               const FeatureMatrix<S>& X, ConstMatrixMap<S> Y, const S* w,
                                const std::int64_t* order) {
   ChunkWorkspace<S>& c = ws_.chunks[size_t(k)];
   const Index lo = start + k * rows / n_chunks;
   const Index n = start + (k + 1) * rows / n_chunks - lo;
   const Index n_features = X.cols(), n_outputs = Y.cols();
-  const S* x = X.data() + lo * n_features;
   const S* y = Y.data() + lo * n_outputs;
   const S* wc = w ? w + lo : nullptr;
   if (order) {
-    // Gather the chunk's rows: X_c: (n, n_features)  Y_c: (n, n_outputs)  w_c: (n)
-    MatrixMap<S> Xc(c.x.data(), n, n_features), Yc(c.y.data(), n, n_outputs);
+    // Gather the chunk's targets and weights: Y_c: (n, n_outputs)  w_c: (n)
+    MatrixMap<S> Yc(c.y.data(), n, n_outputs);
     for (Index i = 0; i < n; ++i) {
       const Index r = Index(order[lo + i]);
-      Xc.row(i) = X.row(r);
       Yc.row(i) = Y.row(r);
       if (w) c.w[i] = w[r];
     }
-    x = c.x.data();
     y = c.y.data();
     wc = w ? c.w.data() : nullptr;
   }
-  ConstMatrixMap<S> Xc(x, n, n_features), Yc(y, n, n_outputs);
-  forward<S>(c.act.data(), c.gemm, net_, params, Xc);
+  // (Constructed once: assigning would copy through Eigen::Map rather than rebind it.)
+  const InputRows<S> input = [&] {
+    if (X.sparse()) {  // CSR rows are read in place, through the permutation
+      return InputRows<S>::csr_rows(X.csr(), order ? order + lo : nullptr, lo, n);
+    }
+    if (order) {
+      MatrixMap<S> Xc(c.x.data(), n, n_features);  // X_c: (n, n_features), gathered
+      for (Index i = 0; i < n; ++i) Xc.row(i) = X.dense().row(Index(order[lo + i]));
+      return InputRows<S>::dense_rows(c.x.data(), n, n_features);
+    }
+    return InputRows<S>::dense_rows(X.dense().data() + lo * n_features, n, n_features);
+  }();
+  ConstMatrixMap<S> Yc(y, n, n_outputs);
+  forward<S>(c.act.data(), c.gemm, net_, params, input);
   const Index L = net_.n_layers();
   ConstMatrixMap<S> out(c.act.data() + layer_offset(net_, L, n), n, n_outputs);
   c.loss_sum = weighted_loss_sum<S>(out, Yc, wc, net_.loss());
   c.weight_sum = wc ? double(ConstVectorMap<S>(wc, n).sum()) : double(n);
   output_delta<S>(MatrixMap<S>(c.delta.data() + layer_offset(net_, L, n), n, n_outputs), out, Yc,
                   wc);
-  backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, Xc, c.act.data());
+  backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, input, c.act.data());
 }
 
 template <class S>
@@ -160,7 +169,7 @@ int Trainer<S>::threads_for_batches() const {
 
 template <class S>
 template <class Optimizer>
-EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, ConstMatrixMap<S> X,
+EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
                                   ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
                                   const InterruptCheck& interrupt) {
   check_inputs(X, Y, order);
@@ -211,7 +220,7 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, ConstMatrixMa
 }
 
 template <class S>
-double Trainer<S>::loss_and_gradient(S* grad, const S* params, ConstMatrixMap<S> X,
+double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
                                      ConstMatrixMap<S> Y, const S* w) {
   check_inputs(X, Y, nullptr);
   const Index n = X.rows();
@@ -238,16 +247,16 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, ConstMatrixMap<S>
 template class Trainer<float>;
 template class Trainer<double>;
 template EpochResult Trainer<float>::run_epoch<SGDState<float>>(
-    float*, SGDState<float>&, ConstMatrixMap<float>, ConstMatrixMap<float>, const float*,
-    const std::int64_t*, const InterruptCheck&);
+    float*, SGDState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
+    const float*, const std::int64_t*, const InterruptCheck&);
 template EpochResult Trainer<double>::run_epoch<SGDState<double>>(
-    double*, SGDState<double>&, ConstMatrixMap<double>, ConstMatrixMap<double>, const double*,
-    const std::int64_t*, const InterruptCheck&);
+    double*, SGDState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
+    const double*, const std::int64_t*, const InterruptCheck&);
 template EpochResult Trainer<float>::run_epoch<AdamState<float>>(
-    float*, AdamState<float>&, ConstMatrixMap<float>, ConstMatrixMap<float>, const float*,
-    const std::int64_t*, const InterruptCheck&);
+    float*, AdamState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
+    const float*, const std::int64_t*, const InterruptCheck&);
 template EpochResult Trainer<double>::run_epoch<AdamState<double>>(
-    double*, AdamState<double>&, ConstMatrixMap<double>, ConstMatrixMap<double>, const double*,
-    const std::int64_t*, const InterruptCheck&);
+    double*, AdamState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
+    const double*, const std::int64_t*, const InterruptCheck&);
 
 }  // namespace fastnn

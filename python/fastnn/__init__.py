@@ -6,6 +6,7 @@ attributes and methods, trained by an Eigen/OpenMP C++ core.
 """
 
 from fastnn._core import __version__
+from fastnn._interop import from_sklearn, to_sklearn
 from fastnn._mlp import MLPClassifier, MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn", "__version__"]

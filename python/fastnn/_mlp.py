@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -47,6 +48,7 @@ _LOSS_OF_OUTPUT = {
 }
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
+_CSR_MATRICES = {np.dtype(np.float32): _core.CsrMatrix32, np.dtype(np.float64): _core.CsrMatrix64}
 
 
 def _compute_dtype(*dtypes):
@@ -65,6 +67,20 @@ def _pack(coefs, intercepts, dtype):
 def _as_core_array(a, dtype):
     """C-contiguous array of ``dtype``: no copy when ``a`` already is one."""
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _as_core_matrix(X, dtype):
+    """X as the core reads it: a C-contiguous array, or a CSR matrix's buffers (CSC and other
+    sparse formats are converted to CSR, as scikit-learn's sparse products would)."""
+    if not sp.issparse(X):
+        return _as_core_array(X, dtype)
+    X = X.tocsr().astype(dtype, copy=False)
+    return _CSR_MATRICES[np.dtype(dtype)](
+        np.ascontiguousarray(X.data),
+        X.indices.astype(np.int32, copy=False),
+        X.indptr.astype(np.int64, copy=False),
+        X.shape[1],
+    )
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -186,11 +202,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _forward_pass_fast(self, X, check_input=True):
         """The network's output for X (output activation applied)."""
         if check_input:
-            X = validate_data(self, X, reset=False)
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         dtype = _compute_dtype(X.dtype, self.coefs_[0].dtype)
         params = _pack(self.coefs_, self.intercepts_, dtype)
         return _core.predict(
-            self._network(), params, _as_core_array(X, dtype), self._core_threads()
+            self._network(), params, _as_core_matrix(X, dtype), self._core_threads()
         )
 
     # -- fitting ------------------------------------------------------------------------------
@@ -278,7 +294,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """X, Y (as floats) and sample weights in the dtype training runs in; X is not copied
         when it already is a C-contiguous array of that dtype."""
         dtype = _compute_dtype(X.dtype, self.coefs_[0].dtype)
-        X = _as_core_array(X, dtype)
+        X = _as_core_matrix(X, dtype)
         Y = _as_core_array(y, dtype)
         if sample_weight is not None:
             sample_weight = _as_core_array(sample_weight, dtype)
@@ -286,7 +302,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _fit_lbfgs(self, X, y, sample_weight):
         X, Y, sample_weight = self._core_inputs(X, y, sample_weight)
-        dtype = X.dtype
+        dtype = Y.dtype
         trainer = _TRAINERS[dtype](
             self._network(), X.shape[1], X.shape[0], self.alpha, self._core_threads()
         )
@@ -390,7 +406,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
 
                 self.n_iter_ += 1
-                self.loss_ = accumulated_loss / X_train.shape[0]
+                # np.float64, as scikit-learn's (loss_, loss_curve_ items, best_loss_)
+                self.loss_ = np.float64(accumulated_loss) / X_train.shape[0]
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
@@ -495,6 +512,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
 
+    def to_sklearn(self):
+        """The equivalent fitted scikit-learn estimator: see :func:`fastnn.to_sklearn`."""
+        from fastnn._interop import to_sklearn
+
+        return to_sklearn(self)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def __getstate__(self):
         state = super().__getstate__()
         # coefs_ / intercepts_ are views of one vector: pickle them as plain arrays.
@@ -575,7 +603,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -808,14 +837,17 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32),
-            reset=reset,
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
+            dtype=(np.float64, np.float32), reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
 
-    @available_if(lambda est: est._check_solver())
+    # As in scikit-learn 1.9, the regressor's check is the (always truthy) bound method, not
+    # its result: partial_fit exists for every solver, and with 'lbfgs' it runs a full L-BFGS
+    # fit, continued from the current weights on later calls.
+    @available_if(lambda est: est._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single iteration over the given data.

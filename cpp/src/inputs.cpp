@@ -1,0 +1,72 @@
+#include "fastnn/inputs.hpp"
+
+#include <stdexcept>
+
+namespace fastnn {
+
+template <class S>
+void CsrMatrix<S>::validate(Index nnz) const {
+  if (rows < 0 || cols < 0) throw std::invalid_argument("sparse matrix with a negative shape");
+  if (indptr[0] != 0 || indptr[rows] != nnz) {
+    throw std::invalid_argument("sparse matrix indptr must start at 0 and end at nnz");
+  }
+  for (Index r = 0; r < rows; ++r) {
+    if (indptr[r + 1] < indptr[r]) {
+      throw std::invalid_argument("sparse matrix indptr must be non-decreasing");
+    }
+  }
+  for (Index p = 0; p < nnz; ++p) {
+    if (indices[p] < 0 || indices[p] >= cols) {
+      throw std::invalid_argument("sparse matrix column index out of range");
+    }
+  }
+}
+
+template <class S>
+void input_times(MatrixMap<S> Z, const InputRows<S>& X, ConstMatrixMap<S> W,
+                 GemmWorkspace<S>& gemm) {
+  if (!X.csr) {
+    gemm.a_b(Z, X.dense, W);
+    return;
+  }
+  // Z.row(i) = Σ_p x_p · W.row(column_p) over row i's stored entries
+  const CsrMatrix<S>& csr = *X.csr;
+  Z.setZero();
+  for (Index i = 0; i < X.n; ++i) {
+    const Index r = X.csr_row(i);
+    for (std::int64_t p = csr.indptr[r]; p < csr.indptr[r + 1]; ++p) {
+      Z.row(i) += csr.data[p] * W.row(csr.indices[p]);
+    }
+  }
+}
+
+template <class S>
+void input_transpose_times(MatrixMap<S> dW, const InputRows<S>& X, ConstMatrixMap<S> dZ,
+                           GemmWorkspace<S>& gemm) {
+  if (!X.csr) {
+    gemm.at_b(dW, X.dense, dZ);
+    return;
+  }
+  // dW.row(column_p) += x_p · dZ.row(i), rows and entries in order
+  const CsrMatrix<S>& csr = *X.csr;
+  dW.setZero();
+  for (Index i = 0; i < X.n; ++i) {
+    const Index r = X.csr_row(i);
+    for (std::int64_t p = csr.indptr[r]; p < csr.indptr[r + 1]; ++p) {
+      dW.row(csr.indices[p]) += csr.data[p] * dZ.row(i);
+    }
+  }
+}
+
+template struct CsrMatrix<float>;
+template struct CsrMatrix<double>;
+template void input_times<float>(MatrixMap<float>, const InputRows<float>&, ConstMatrixMap<float>,
+                                 GemmWorkspace<float>&);
+template void input_times<double>(MatrixMap<double>, const InputRows<double>&,
+                                  ConstMatrixMap<double>, GemmWorkspace<double>&);
+template void input_transpose_times<float>(MatrixMap<float>, const InputRows<float>&,
+                                           ConstMatrixMap<float>, GemmWorkspace<float>&);
+template void input_transpose_times<double>(MatrixMap<double>, const InputRows<double>&,
+                                            ConstMatrixMap<double>, GemmWorkspace<double>&);
+
+}  // namespace fastnn

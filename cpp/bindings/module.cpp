@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fastnn/ceiling.hpp"
 #include "fastnn/inputs.hpp"
 #include "fastnn/kernels.hpp"
 #include "fastnn/network.hpp"
@@ -239,6 +240,18 @@ PYBIND11_MODULE(_core, m) {
   bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
   bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
+  m.def(
+      "gemm_gflops",
+      [](Index m, Index k, Index n, int n_threads, int repeats, const std::string& dtype) {
+        py::gil_scoped_release release;
+        if (dtype == "float32") return gemm_gflops<float>(m, k, n, n_threads, repeats);
+        if (dtype == "float64") return gemm_gflops<double>(m, k, n, n_threads, repeats);
+        throw std::invalid_argument("dtype must be 'float32' or 'float64'");
+      },
+      py::arg("m"), py::arg("k"), py::arg("n"), py::arg("n_threads") = 0,
+      py::arg("repeats") = 10, py::arg("dtype") = "float32",
+      "GEMM ceiling: GFLOP/s of one single-threaded (m,k)x(k,n) Eigen product per thread, all "
+      "threads at once, built with fastnn's flags.");
   m.attr("has_openmp") = kHaveOpenMP;
   m.attr("__version__") = FASTNN_VERSION;
 }

@@ -1,0 +1,13 @@
+#pragma once
+// The machine's GEMM ceiling as fastnn can reach it: single-threaded Eigen products built with
+// fastnn's own flags, one independent product per thread (fastnn's one level of parallelism).
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+// Runs `repeats` products C_t = A_t · B_t ((m, k) · (k, n), row-major) on each of n_threads
+// threads at once; returns the achieved GFLOP/s of the whole team (2·m·n·k per product).
+template <class S>
+double gemm_gflops(Index m, Index k, Index n, int n_threads, int repeats);
+
+}  // namespace fastnn

@@ -38,3 +38,22 @@ def run_adam_epoch(trainer, params, m, v, t, *args):
         loss, t_after = out
         return loss, int(t_after)
     return out, int(t_arr[0])
+
+
+def core_predict(net, params, X, n_threads=0):
+    """``_core.predict`` for a ``_core.Network`` and a flat parameter vector in scikit-learn's
+    ``_pack`` order: the per-layer arrays are views of ``params``."""
+    from fastnn import _core
+
+    units = net.layer_units
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        coefs.append(params[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for fan_out in units[1:]:
+        intercepts.append(params[start : start + fan_out])
+        start += fan_out
+    return _core.predict(
+        coefs, intercepts, net.hidden_activation, net.output_activation, net.leaky_slope, X,
+        n_threads,
+    )

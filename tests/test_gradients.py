@@ -15,6 +15,7 @@ from _reference import (
     total_loss,
 )
 from fastnn import _core
+from _util import core_predict
 
 N_SAMPLES = 12
 FD_EPS = 1e-6
@@ -106,7 +107,7 @@ def test_loss_value_matches_numpy_reference(hidden, output, loss, n_out, alpha, 
 def test_predict_matches_numpy_reference_forward(hidden, output, loss, n_out):
     layer_units, X, _, params, _ = _problem(hidden, output, loss, n_out, False, seed=2)
     net = _core.Network(layer_units, hidden, output, loss)
-    out = _core.predict(net, params, X)
+    out = core_predict(net, params, X)
     assert out.dtype == np.float64
     assert out.shape == (N_SAMPLES, n_out)
     expected = forward(params, layer_units, X, hidden, output)
@@ -229,7 +230,7 @@ def test_float32_loss_and_gradient_close_to_float64(hidden, output, loss, n_out)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(v32, v64, rtol=1e-4)
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
-    out32 = _core.predict(net, f32[0], f32[1])
+    out32 = core_predict(net, f32[0], f32[1])
     assert out32.dtype == np.float32
 
 
@@ -264,4 +265,4 @@ def test_gradient_length_mismatch_is_rejected():
         )
     with pytest.raises((ValueError, TypeError)):
         # wrong number of features
-        _core.predict(net, params, np.ascontiguousarray(X[:, :3]))
+        core_predict(net, params, np.ascontiguousarray(X[:, :3]))

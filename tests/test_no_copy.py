@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 import fastnn
 from _reference import n_params
 from _util import fit_quiet
+from _util import core_predict
 from fastnn import _core
 
 N_ROWS = 200_000
@@ -135,24 +136,24 @@ def small_net():
 def test_predict_refuses_mixed_dtypes(small_net):
     net, p64, X64, _ = small_net
     p32, X32 = p64.astype(np.float32), X64.astype(np.float32)
-    assert _core.predict(net, p32, X32).dtype == np.float32
-    assert _core.predict(net, p64, X64).dtype == np.float64
+    assert core_predict(net, p32, X32).dtype == np.float32
+    assert core_predict(net, p64, X64).dtype == np.float64
     with pytest.raises(TypeError):
-        _core.predict(net, p32, X64)
+        core_predict(net, p32, X64)
     with pytest.raises(TypeError):
-        _core.predict(net, p64, X32)
+        core_predict(net, p64, X32)
     with pytest.raises(TypeError):
-        _core.predict(net, p64, X64.astype(np.int64))
+        core_predict(net, p64, X64.astype(np.int64))
 
 
 def test_predict_refuses_non_contiguous_X(small_net):
     net, p64, X64, _ = small_net
     with pytest.raises(TypeError):
-        _core.predict(net, p64, np.asfortranarray(X64))
+        core_predict(net, p64, np.asfortranarray(X64))
     wide = np.zeros((10, 12))
     wide[:, ::2] = X64
     with pytest.raises(TypeError):
-        _core.predict(net, p64, wide[:, ::2])
+        core_predict(net, p64, wide[:, ::2])
 
 
 def test_loss_and_gradient_refuses_mixed_dtypes(small_net):

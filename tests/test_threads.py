@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import fastnn
 from _reference import HIDDEN_ACTIVATIONS, make_targets, n_params
 from _util import fit_quiet, run_adam_epoch
+from _util import core_predict
 from fastnn import _core
 
 THREAD_COUNTS = [1, 2, 3]
@@ -103,7 +104,7 @@ def test_core_loss_gradient_and_predict_invariant_to_thread_count(
     for k in THREAD_COUNTS:
         grad = np.empty_like(params)
         value = _core.loss_and_gradient(net, params, X, Y, sw, 1e-3, grad, n_threads=k)
-        pred = _core.predict(net, params, X, n_threads=k)
+        pred = core_predict(net, params, X, n_threads=k)
         results.append((value, grad, pred))
     for k, (value, grad, pred) in zip(THREAD_COUNTS[1:], results[1:]):
         assert value == results[0][0], f"loss, n_threads={k}"

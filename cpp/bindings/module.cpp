@@ -70,6 +70,12 @@ S* vector_data(Array<S>& a, Index n, const char* name) {
 }
 
 template <class S>
+ConstVectorMap<S> vector_view(const Array<S>& a, const char* name) {
+  if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be a 1-D array");
+  return ConstVectorMap<S>(a.data(), a.shape(0));
+}
+
+template <class S>
 const S* params_data(const Array<S>& a, const Network& net) {
   if (a.ndim() != 1 || a.shape(0) != net.n_params()) {
     throw py::value_error("params must be a 1-D array of length " +
@@ -187,9 +193,24 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
           "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop.");
 
   m.def(
+      "all_finite", [](const Array<S>& X) { return all_finite<S>(matrix_view(X, "X")); },
+      py::arg("X").noconvert(), "True when no entry of the 2-D array X is NaN or inf.");
+
+  m.def(
       "predict",
-      [](const Network& net, const Array<S>& params, const py::object& X, int n_threads) {
-        const S* p = params_data(params, net);
+      [](const std::vector<Array<S>>& coefs, const std::vector<Array<S>>& intercepts,
+         const std::string& hidden_activation, const std::string& output_activation,
+         double leaky_slope, const py::object& X, int n_threads) {
+        if (coefs.size() != intercepts.size()) {
+          throw py::value_error("coefs_ and intercepts_ must have the same length");
+        }
+        LayerViews<S> net{{}, parse_activation(hidden_activation),
+                          parse_activation(output_activation), leaky_slope};
+        for (size_t l = 0; l < coefs.size(); ++l) {
+          net.layers.push_back({matrix_view(coefs[l], "coefs_[i]"),
+                                vector_view(intercepts[l], "intercepts_[i]")});
+        }
+        net.validate();
         const FeatureMatrix<S> x = feature_matrix<S>(X);
         if (x.cols() != net.n_features()) {
           throw py::value_error("X has " + std::to_string(x.cols()) +
@@ -200,12 +221,15 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
         MatrixMap<S> y(out.mutable_data(), x.rows(), net.n_outputs());
         {
           py::gil_scoped_release release;
-          predict<S>(y, net, p, x, n_threads);
+          predict<S>(y, net, x, n_threads);
         }
         return out;
       },
-      py::arg("network"), py::arg("params").noconvert(), py::arg("X"),
-      py::arg("n_threads") = 0, "The network's output for X (output activation applied).");
+      py::arg("coefs").noconvert(), py::arg("intercepts").noconvert(),
+      py::arg("hidden_activation"), py::arg("output_activation"), py::arg("leaky_slope"),
+      py::arg("X"), py::arg("n_threads") = 0,
+      "The network's output for X (output activation applied), reading each layer's "
+      "coefficient and intercept arrays in place.");
 
   m.def(
       "loss_and_gradient",
@@ -236,7 +260,12 @@ PYBIND11_MODULE(_core, m) {
            py::arg("loss"), py::arg("leaky_slope") = 0.01)
       .def_property_readonly("layer_units", &Network::layer_units)
       .def_property_readonly("n_params", &Network::n_params)
-      .def_property_readonly("n_coefs", &Network::n_coefs);
+      .def_property_readonly("n_coefs", &Network::n_coefs)
+      .def_property_readonly("hidden_activation",
+                             [](const Network& n) { return activation_name(n.hidden_activation()); })
+      .def_property_readonly("output_activation",
+                             [](const Network& n) { return activation_name(n.output_activation()); })
+      .def_property_readonly("leaky_slope", &Network::leaky_slope);
   bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
   bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");

@@ -62,6 +62,10 @@ struct InputRows {
   Index csr_row(Index i) const { return rows ? Index(rows[i]) : first + i; }
 };
 
+// True when no entry of X is NaN or ±inf.
+template <class S>
+bool all_finite(ConstMatrixMap<S> X);
+
 // Z = X_rows · W          Z: (n, fan_out)  W: (fan_in, fan_out)
 template <class S>
 void input_times(MatrixMap<S> Z, const InputRows<S>& X, ConstMatrixMap<S> W,

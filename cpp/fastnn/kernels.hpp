@@ -30,7 +30,7 @@ void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, con
 // out: (n, n_outputs) = the network's output for X: (n, n_features), output activation applied.
 // Rows are processed in a fixed partition of blocks, so the result is independent of n_threads.
 template <class S>
-void predict(MatrixMap<S> out, const Network& net, const S* params, const FeatureMatrix<S>& X,
+void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>& X,
              int n_threads);
 
 }  // namespace fastnn

@@ -35,6 +35,25 @@ struct DenseLayerGrad {
   Eigen::Map<Vector<S>> db;     // (fan_out)
 };
 
+// A network's layers viewed where they lie (one array per W and b, e.g. a fitted model's coefs_
+// and intercepts_), for inference: nothing is packed or copied.
+template <class S>
+struct LayerViews {
+  std::vector<DenseLayer<S>> layers;
+  Activation hidden;
+  Activation output;
+  double leaky_slope;
+
+  Activation activation_of(Index l) const {
+    return l + 1 == Index(layers.size()) ? output : hidden;
+  }
+  Index n_features() const { return layers.front().W.rows(); }
+  Index n_outputs() const { return layers.back().W.cols(); }
+  // Throws std::invalid_argument unless there is a layer, consecutive layers chain
+  // (fan_out of one is fan_in of the next) and hidden is a hidden-layer activation.
+  void validate() const;
+};
+
 class Network {
  public:
   // layer_units: [n_features, hidden..., n_outputs]. Throws std::invalid_argument on a bad spec

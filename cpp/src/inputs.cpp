@@ -23,6 +23,11 @@ void CsrMatrix<S>::validate(Index nnz) const {
 }
 
 template <class S>
+bool all_finite(ConstMatrixMap<S> X) {
+  return X.allFinite();
+}
+
+template <class S>
 void input_times(MatrixMap<S> Z, const InputRows<S>& X, ConstMatrixMap<S> W,
                  GemmWorkspace<S>& gemm) {
   if (!X.csr) {
@@ -58,6 +63,8 @@ void input_transpose_times(MatrixMap<S> dW, const InputRows<S>& X, ConstMatrixMa
   }
 }
 
+template bool all_finite<float>(ConstMatrixMap<float>);
+template bool all_finite<double>(ConstMatrixMap<double>);
 template struct CsrMatrix<float>;
 template struct CsrMatrix<double>;
 template void input_times<float>(MatrixMap<float>, const InputRows<float>&, ConstMatrixMap<float>,

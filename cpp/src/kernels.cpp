@@ -62,23 +62,27 @@ void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, con
 }
 
 template <class S>
-void predict(MatrixMap<S> out, const Network& net, const S* params, const FeatureMatrix<S>& X,
+void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>& X,
              int n_threads) {
   const Index n = X.rows();
   const Index n_blocks = (n + kPredictBlockRows - 1) / kPredictBlockRows;
   const int threads = int(std::min<Index>(resolve_threads(n_threads), std::max<Index>(n_blocks, 1)));
-  const Index L = net.n_layers();
-  const S slope = S(net.leaky_slope());
+  const Index L = Index(net.layers.size());
+  const S slope = S(net.leaky_slope);
   const Index block_rows = std::min(kPredictBlockRows, n);
-  Index max_dim = block_rows;
-  for (Index u : net.layer_units()) max_dim = std::max(max_dim, u);
+  Index max_dim = std::max(block_rows, net.n_features()), max_units = 0;
+  for (const DenseLayer<S>& layer : net.layers) {
+    max_dim = std::max(max_dim, layer.W.cols());
+    max_units = std::max(max_units, layer.W.cols());
+  }
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     // Two ping-pong buffers of one block, Eigen-aligned: vectorised exp/tanh peel to alignment,
     // so activations are evaluated only where alignment is fixed, never in the caller's memory.
     Vector<S> buffers[2];
-    for (auto& b : buffers) b.resize(block_rows * net.max_units());
-    GemmWorkspace<S> gemm(max_dim);
+    for (auto& b : buffers) b.resize(block_rows * max_units);
+    // One-row blocks are vector products (GEMV), which need no packing blocks: plan none.
+    GemmWorkspace<S> gemm = block_rows > 1 ? GemmWorkspace<S>(max_dim) : GemmWorkspace<S>();
 #pragma omp for schedule(static)
     for (Index k = 0; k < n_blocks; ++k) {
       const Index lo = k * kPredictBlockRows, rows = std::min(kPredictBlockRows, n - lo);
@@ -87,7 +91,7 @@ void predict(MatrixMap<S> out, const Network& net, const S* params, const Featur
                      : InputRows<S>::dense_rows(X.dense().data() + lo * X.cols(), rows, X.cols());
       const S* a = nullptr;
       for (Index l = 0; l < L; ++l) {
-        const DenseLayer<S> layer = net.layer(params, l);
+        const DenseLayer<S>& layer = net.layers[size_t(l)];
         // A_in: (rows, fan_in)  W: (fan_in, fan_out)  Z: (rows, fan_out)
         MatrixMap<S> Z(buffers[l % 2].data(), rows, layer.W.cols());
         if (l == 0) {
@@ -95,7 +99,8 @@ void predict(MatrixMap<S> out, const Network& net, const S* params, const Featur
         } else {
           gemm.a_b(Z, ConstMatrixMap<S>(a, rows, layer.W.rows()), layer.W);
         }
-        add_bias_and_activate<S>(Z, layer.b, net.activation_of(l), slope);
+        add_bias_and_activate<S>(Z, ConstVectorMap<S>(layer.b.data(), layer.b.size()),
+                                 net.activation_of(l), slope);
         a = Z.data();
       }
       out.middleRows(lo, rows) = ConstMatrixMap<S>(a, rows, out.cols());
@@ -108,7 +113,7 @@ void predict(MatrixMap<S> out, const Network& net, const S* params, const Featur
                            const InputRows<S>&);                                                  \
   template void backward<S>(S*, S*, GemmWorkspace<S>&, const Network&, const S*,                  \
                             const InputRows<S>&, const S*);                                       \
-  template void predict<S>(MatrixMap<S>, const Network&, const S*, const FeatureMatrix<S>&, int);
+  template void predict<S>(MatrixMap<S>, const LayerViews<S>&, const FeatureMatrix<S>&, int);
 FASTNN_INSTANTIATE(float)
 FASTNN_INSTANTIATE(double)
 #undef FASTNN_INSTANTIATE

@@ -52,4 +52,30 @@ Network::Network(std::vector<Index> layer_units, Activation hidden, Activation o
   }
 }
 
+template <class S>
+void LayerViews<S>::validate() const {
+  if (layers.empty()) throw std::invalid_argument("a network needs at least one layer");
+  if (!is_hidden_activation(hidden)) {
+    throw std::invalid_argument(std::string(activation_name(hidden)) +
+                                " cannot be a hidden-layer activation");
+  }
+  for (size_t l = 0; l < layers.size(); ++l) {
+    if (layers[l].b.size() != layers[l].W.cols()) {
+      throw std::invalid_argument("intercepts_[" + std::to_string(l) + "] has " +
+                                  std::to_string(layers[l].b.size()) + " entries but coefs_[" +
+                                  std::to_string(l) + "] has " +
+                                  std::to_string(layers[l].W.cols()) + " columns");
+    }
+    if (l > 0 && layers[l].W.rows() != layers[l - 1].W.cols()) {
+      throw std::invalid_argument("coefs_[" + std::to_string(l) + "] has " +
+                                  std::to_string(layers[l].W.rows()) + " rows but coefs_[" +
+                                  std::to_string(l - 1) + "] has " +
+                                  std::to_string(layers[l - 1].W.cols()) + " columns");
+    }
+  }
+}
+
+template struct LayerViews<float>;
+template struct LayerViews<double>;
+
 }  // namespace fastnn

@@ -8,6 +8,13 @@ pickles and ``partial_fit`` resumes) and the per-epoch schedule logic.
 import numpy as np
 
 
+def _writable(a, dtype):
+    """``a`` as an array of ``dtype`` that the core may update in place: copied only when it
+    is not one (read-only state, e.g. memmaps from ``joblib.load(..., mmap_mode="r")``)."""
+    a = a.astype(dtype, copy=False)
+    return a if a.flags.writeable else np.array(a)
+
+
 class SGDOptimizer:
     """SGD with momentum / Nesterov momentum and the learning-rate schedules."""
 
@@ -22,7 +29,7 @@ class SGDOptimizer:
         self.velocity = np.zeros(n_params, dtype=dtype)
 
     def run_epoch(self, trainer, params, X, Y, sample_weight, order):
-        self.velocity = self.velocity.astype(params.dtype, copy=False)
+        self.velocity = _writable(self.velocity, params.dtype)
         return trainer.run_epoch_sgd(
             params, self.velocity, X, Y, sample_weight, order,
             self.learning_rate, self.momentum, bool(self.nesterov),
@@ -61,8 +68,9 @@ class AdamOptimizer:
         self.vs = np.zeros(n_params, dtype=dtype)
 
     def run_epoch(self, trainer, params, X, Y, sample_weight, order):
-        self.ms = self.ms.astype(params.dtype, copy=False)
-        self.vs = self.vs.astype(params.dtype, copy=False)
+        self.ms = _writable(self.ms, params.dtype)
+        self.vs = _writable(self.vs, params.dtype)
+        self._t = _writable(self._t, np.int64)
         try:
             return trainer.run_epoch_adam(
                 params, self.ms, self.vs, self._t, X, Y, sample_weight, order,

@@ -3,8 +3,9 @@
 // (sklearn/neural_network/_stochastic_optimizers.py). State is held by the caller (numpy arrays
 // in Python, so a model pickles and `partial_fit` resumes); these structs view it.
 //
-// Each optimizer has `begin_step()` (once per mini-batch, before the update) and
-// `update(p, g, lo, hi)` (params and gradient on [lo, hi); disjoint ranges may run in parallel).
+// Per mini-batch: every thread calls `next_step()` (the step's coefficients, computed from the
+// state without changing it), then `update(step, p, g, lo, hi)` on its disjoint ranges [lo, hi)
+// of params and gradient; afterwards one thread calls `end_step()`.
 #include <cmath>
 #include <cstdint>
 
@@ -20,8 +21,10 @@ struct SGDState {
   S momentum;
   bool nesterov;
 
-  void begin_step() {}
-  void update(S* p, const S* g, Index lo, Index hi) const {
+  struct Step {};
+  Step next_step() const { return {}; }
+  void end_step() {}
+  void update(const Step&, S* p, const S* g, Index lo, Index hi) const {
     const Index n = hi - lo;
     Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>> P(p + lo, n), V(velocity + lo, n);
     Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> G(g + lo, n);
@@ -45,20 +48,23 @@ struct AdamState {
   double beta_1;
   double beta_2;
   double epsilon;
-  S learning_rate = 0;  // η_t of the current step
 
-  void begin_step() {
-    const double step = double(++*t);
-    learning_rate = S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, step)) /
-                      (1.0 - std::pow(beta_1, step)));
+  struct Step {
+    S learning_rate;  // η_t
+  };
+  Step next_step() const {
+    const double step = double(*t + 1);
+    return {S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, step)) /
+              (1.0 - std::pow(beta_1, step)))};
   }
-  void update(S* p, const S* g, Index lo, Index hi) const {
+  void end_step() { ++*t; }
+  void update(const Step& step, S* p, const S* g, Index lo, Index hi) const {
     const Index n = hi - lo;
     Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>> P(p + lo, n), M(m + lo, n), V(v + lo, n);
     Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> G(g + lo, n);
     M = S(beta_1) * M + S(1.0 - beta_1) * G;
     V = S(beta_2) * V + S(1.0 - beta_2) * G.square();
-    P += (-learning_rate * M) / (V.sqrt() + S(epsilon));
+    P += (-step.learning_rate * M) / (V.sqrt() + S(epsilon));
   }
 };
 

@@ -20,7 +20,12 @@ constexpr double kMinParallelMacs = 1.0e6;
 constexpr auto kInterruptPollInterval = std::chrono::milliseconds(20);
 }  // namespace
 
-Index chunk_count(Index rows) { return std::clamp<Index>(rows / kMinChunkRows, 1, kMaxChunks); }
+Index chunk_count(Index rows) {
+  // ~32 rows a chunk, but a batch of 32..63 rows still splits in two (16+ rows each) so that
+  // small batches run in parallel too.
+  if (rows < kMinChunkRows) return 1;
+  return std::clamp<Index>(rows / kMinChunkRows, 2, kMaxChunks);
+}
 
 template <class S>
 Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads)
@@ -177,32 +182,33 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
   EpochResult result;
   auto last_poll = std::chrono::steady_clock::now();
   const int threads = threads_for_batches();
-  // Shared by the team; written by one thread between barriers.
-  double sw_sum = 0, loss_sum = 0;
-  bool stop = false;
+  bool stop = false;  // set by the master; read by all only after the next barrier
+  // Two barriers a mini-batch: after the chunks' forward/backward passes, and after the update.
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    for (Index start = 0; start < n && !stop; start += batch_size_) {
+    for (Index start = 0; start < n; start += batch_size_) {
       const Index rows = std::min(batch_size_, n - start);
       const Index n_chunks = chunk_count(rows);
 #pragma omp for schedule(static)
       for (Index k = 0; k < n_chunks; ++k) {
         process_chunk(k, n_chunks, start, rows, params, X, Y, w, order);
       }
-#pragma omp single
-      {
-        sum_chunks(n_chunks, &loss_sum, &sw_sum);
-        optimizer.begin_step();
-      }
+      // (barrier) Every thread now derives the batch's scalars itself, in the same order.
+      if (stop) break;  // the master's decision of the previous batch: all threads agree
+      double loss_sum, sw_sum;
+      sum_chunks(n_chunks, &loss_sum, &sw_sum);
+      const typename Optimizer::Step step = optimizer.next_step();
 #pragma omp for schedule(static)
       for (Index s = 0; s < n_slices_; ++s) {
         reduce_slice(s, n_chunks, params, sw_sum);
         const Index lo = s * kSliceSize, hi = std::min(lo + kSliceSize, net_.n_params());
-        optimizer.update(params, ws_.chunks[0].grad.data(), lo, hi);
+        optimizer.update(step, params, ws_.chunks[0].grad.data(), lo, hi);
       }
-      // The calling (master) thread does the bookkeeping: only it may poll for Ctrl-C.
+      // (barrier) The calling (master) thread does the bookkeeping -- only it may poll for
+      // Ctrl-C -- while the others start the next batch's chunks, which touch none of it.
 #pragma omp master
       {
+        optimizer.end_step();
         const double batch_loss = loss_sum / sw_sum + 0.5 * alpha_ * penalty() / sw_sum;
         result.accumulated_loss += batch_loss * double(rows);
         ++result.n_batches;
@@ -212,7 +218,6 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
           stop = interrupt();
         }
       }
-#pragma omp barrier
     }
   }
   result.interrupted = stop;

@@ -373,7 +373,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._unpack(opt_res.x)
 
     def _fit_stochastic(self, X, y, sample_weight, incremental):
-        dtype = _compute_dtype(X.dtype, self.coefs_[0].dtype)
+        model_dtype = self.coefs_[0].dtype
+        dtype = _compute_dtype(X.dtype, model_dtype)
         params = _pack(self.coefs_, self.intercepts_, dtype)
         self._unpack(params)  # coefs_ now view the vector the core updates
         if not incremental or not hasattr(self, "_optimizer"):
@@ -504,6 +505,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # restore best weights
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
+
+        if self.coefs_[0].dtype != model_dtype:
+            # scikit-learn updates the parameters in place, so they keep their dtype: a float32
+            # model warm-started / partial_fit on float64 X is computed in float64 and stays
+            # float32. Here the epochs ran in float64; round once, at the end.
+            self.coefs_ = [c.astype(model_dtype) for c in self.coefs_]
+            self.intercepts_ = [b.astype(model_dtype) for b in self.intercepts_]
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:

@@ -184,12 +184,14 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
   const int threads = threads_for_batches();
   bool stop = false;  // set by the master; read by all only after the next barrier
   // Two barriers a mini-batch: after the chunks' forward/backward passes, and after the update.
+  // Chunks and slices are handed out dynamically (which thread runs one changes nothing: each
+  // writes only its own buffers), so a thread slowed by other load on its core holds no one up.
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     for (Index start = 0; start < n; start += batch_size_) {
       const Index rows = std::min(batch_size_, n - start);
       const Index n_chunks = chunk_count(rows);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
       for (Index k = 0; k < n_chunks; ++k) {
         process_chunk(k, n_chunks, start, rows, params, X, Y, w, order);
       }
@@ -198,7 +200,7 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
       double loss_sum, sw_sum;
       sum_chunks(n_chunks, &loss_sum, &sw_sum);
       const typename Optimizer::Step step = optimizer.next_step();
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
       for (Index s = 0; s < n_slices_; ++s) {
         reduce_slice(s, n_chunks, params, sw_sum);
         const Index lo = s * kSliceSize, hi = std::min(lo + kSliceSize, net_.n_params());
@@ -236,13 +238,13 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
   double sw_sum = 0, loss_sum = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (Index k = 0; k < n_chunks; ++k) {
       process_chunk(k, n_chunks, 0, n, params, X, Y, w, nullptr);
     }
 #pragma omp single
     sum_chunks(n_chunks, &loss_sum, &sw_sum);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (Index s = 0; s < n_slices_; ++s) reduce_slice(s, n_chunks, params, sw_sum);
   }
   VectorMap<S>(grad, net_.n_params()) = ws_.chunks[0].grad;

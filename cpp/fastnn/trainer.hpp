@@ -25,8 +25,10 @@ namespace fastnn {
 // Polled between mini-batches (at most every few milliseconds): returns true to stop the epoch.
 using InterruptCheck = std::function<bool()>;
 
-// The row chunks of a batch of `rows` rows: chunk k is [k·rows/n, (k+1)·rows/n).
-Index chunk_count(Index rows);
+// The row chunks of a batch of `rows` rows: chunk k is [k·rows/n, (k+1)·rows/n), with about
+// `min_rows` rows a chunk (a property of the network: see min_chunk_rows).
+Index chunk_count(Index rows, Index min_rows);
+Index min_chunk_rows(const Network& net);
 
 template <class S>
 struct ChunkWorkspace {
@@ -93,6 +95,7 @@ class Trainer {
   Index batch_size_;
   double alpha_;
   int n_threads_;
+  Index min_rows_;
   Index n_slices_;
   Workspace<S> ws_;
 };

@@ -336,6 +336,9 @@ def warm_up(systems, threads_list):
             TIMERS[system](case, X, y, threads, 1)
 
 
+COOL_DOWN_SECONDS = 0.5
+
+
 def bench_case(case, threads_list, repeats, systems, log):
     """Interleaved timing of all systems; one row per (threads, system)."""
     X, y = case.data()
@@ -347,6 +350,9 @@ def bench_case(case, threads_list, repeats, systems, log):
             # rotate the order too, so no system always runs first (or right after another)
             order = systems[rep % len(systems):] + systems[:rep % len(systems)]
             for system in order:
+                # Let the previous system's thread pool go idle first: OpenBLAS and OpenMP
+                # workers keep spinning for a while after a call and would tax whoever runs next.
+                time.sleep(COOL_DOWN_SECONDS)
                 run = TIMERS[system](case, X, y, threads, case.epochs_of(system))
                 times[system].append(run.seconds)
                 last[system] = run

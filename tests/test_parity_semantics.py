@@ -711,7 +711,7 @@ def test_float32_model_continued_on_float64_X_stays_float32_like_sklearn(pair, h
 
 
 def test_known_differences_from_sklearn():
-    """Where fastnn deliberately differs (docs/sklearn_compatibility.md, "differs")."""
+    """Where fastnn deliberately differs (README.md (scikit-learn compatibility), "differs")."""
     X, y = _reg_data()
     # (1) a regressor warm-started with another number of outputs: scikit-learn broadcasts
     # the old network's outputs against y silently (n_outputs_ becomes 1 while coefs_ keep 2
@@ -930,11 +930,11 @@ def test_digits_default_fit_predicts_like_sklearn(digits):
 
 # ------------------------------------------------------------- compatibility doc
 def test_compatibility_doc_lists_everything():
-    """docs/sklearn_compatibility.md has a row for every parameter, fitted attribute and public
+    """README.md (scikit-learn compatibility) has a row for every parameter, fitted attribute and public
     method of scikit-learn's two MLPs (enumerated from scikit-learn itself)."""
     import os
 
-    path = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "sklearn_compatibility.md")
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
     with open(path, encoding="utf-8") as f:
         rows = re.findall(r"^\| `(\w+)", f.read(), re.M)
     for _, Sk in PAIRS:

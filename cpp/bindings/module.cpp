@@ -271,14 +271,20 @@ PYBIND11_MODULE(_core, m) {
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def(
       "gemm_gflops",
-      [](Index m, Index k, Index n, int n_threads, int repeats, const std::string& dtype) {
+      [](Index m, Index k, Index n, int n_threads, int repeats, const std::string& dtype,
+         const std::string& form) {
+        const ProductForm f = form == "a_b"    ? ProductForm::a_b
+                              : form == "at_b" ? ProductForm::at_b
+                              : form == "a_bt" ? ProductForm::a_bt
+                                               : throw std::invalid_argument(
+                                                     "form must be 'a_b', 'at_b' or 'a_bt'");
         py::gil_scoped_release release;
-        if (dtype == "float32") return gemm_gflops<float>(m, k, n, n_threads, repeats);
-        if (dtype == "float64") return gemm_gflops<double>(m, k, n, n_threads, repeats);
+        if (dtype == "float32") return gemm_gflops<float>(m, k, n, n_threads, repeats, f);
+        if (dtype == "float64") return gemm_gflops<double>(m, k, n, n_threads, repeats, f);
         throw std::invalid_argument("dtype must be 'float32' or 'float64'");
       },
       py::arg("m"), py::arg("k"), py::arg("n"), py::arg("n_threads") = 0,
-      py::arg("repeats") = 10, py::arg("dtype") = "float32",
+      py::arg("repeats") = 10, py::arg("dtype") = "float32", py::arg("form") = "a_b",
       "GEMM ceiling: GFLOP/s of one single-threaded (m,k)x(k,n) Eigen product per thread, all "
       "threads at once, built with fastnn's flags.");
   m.attr("has_openmp") = kHaveOpenMP;

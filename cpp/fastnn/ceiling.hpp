@@ -5,9 +5,14 @@
 
 namespace fastnn {
 
-// Runs `repeats` products C_t = A_t · B_t ((m, k) · (k, n), row-major) on each of n_threads
-// threads at once; returns the achieved GFLOP/s of the whole team (2·m·n·k per product).
+// The three product forms backpropagation uses (GemmWorkspace::a_b, at_b, a_bt).
+enum class ProductForm { a_b, at_b, a_bt };
+
+// Runs `repeats` products C_t (m, n) = op(A_t) · op(B_t) with inner dimension k (row-major) on
+// each of n_threads threads at once; returns the achieved GFLOP/s of the whole team
+// (2·m·n·k per product).
 template <class S>
-double gemm_gflops(Index m, Index k, Index n, int n_threads, int repeats);
+double gemm_gflops(Index m, Index k, Index n, int n_threads, int repeats,
+                   ProductForm form = ProductForm::a_b);
 
 }  // namespace fastnn

@@ -442,7 +442,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         try:
             self.n_iter_ = 0
-            for it in range(self.max_iter):
+            for _ in range(self.max_iter):
                 order = None
                 if self.shuffle:
                     # Shuffle indices, not X, drawn as scikit-learn draws them.

@@ -66,7 +66,8 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
              int n_threads) {
   const Index n = X.rows();
   const Index n_blocks = (n + kPredictBlockRows - 1) / kPredictBlockRows;
-  const int threads = int(std::min<Index>(resolve_threads(n_threads), std::max<Index>(n_blocks, 1)));
+  [[maybe_unused]] const int threads =
+      int(std::min<Index>(resolve_threads(n_threads), std::max<Index>(n_blocks, 1)));
   const Index L = Index(net.layers.size());
   const S slope = S(net.leaky_slope);
   const Index block_rows = std::min(kPredictBlockRows, n);

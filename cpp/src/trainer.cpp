@@ -197,7 +197,7 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
   const Index n = X.rows();
   EpochResult result;
   auto last_poll = std::chrono::steady_clock::now();
-  const int threads = threads_for_batches();
+  [[maybe_unused]] const int threads = threads_for_batches();  // only OpenMP reads it
   bool stop = false;  // set by the master; read by all only after the next barrier
   // Two barriers a mini-batch: after the chunks' forward/backward passes, and after the update.
   // Static schedules: a thread keeps the same chunks' workspaces and parameter slices in its
@@ -250,7 +250,7 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
   if (n > batch_size_) throw std::invalid_argument("more rows than this trainer was built for");
   if (n < 1) throw std::invalid_argument("X has no rows");
   const Index n_chunks = chunk_count(n, min_rows_);
-  const int threads = threads_for_batches();
+  [[maybe_unused]] const int threads = threads_for_batches();  // only OpenMP reads it
   double sw_sum = 0, loss_sum = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {

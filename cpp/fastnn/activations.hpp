@@ -18,12 +18,12 @@ bool is_hidden_activation(Activation g);
 // Z: (n, units) holds A·W on entry; on exit it holds g(Z + b).  b: (units)
 // One pass over Z: bias and activation fused. `slope` is leaky_relu's slope for z < 0.
 template <class S>
-void add_bias_and_activate(MatrixMap<S> Z, ConstVectorMap<S> b, Activation g, S slope);
+void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope);
 
 // dA: (n, units) holds dL/da on entry; on exit dL/dz = dL/da * g'(z), with g'(z) computed from
 // A = g(z): (n, units). Not defined for softmax / exp, which are only used at the output, where
 // the loss gives dL/dz directly.
 template <class S>
-void multiply_by_derivative(MatrixMap<S> dA, ConstMatrixMap<S> A, Activation g, S slope);
+void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activation g, S slope);
 
 }  // namespace fastnn

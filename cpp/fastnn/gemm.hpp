@@ -22,12 +22,13 @@ class GemmWorkspace {
   // Plans for every product whose three dimensions are all <= max_dim.
   explicit GemmWorkspace(Index max_dim);
 
+  // Any operand may be a block of columns of a wider matrix (a row stride).
   // C = A · B      A: (m, k)  B: (k, n)  C: (m, n)
-  void a_b(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B);
+  void a_b(MatrixRef<S> C, const ConstMatrixRef<S>& A, const ConstMatrixRef<S>& B);
   // C = Aᵀ · B     A: (k, m)  B: (k, n)  C: (m, n)
-  void at_b(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B);
+  void at_b(MatrixRef<S> C, const ConstMatrixRef<S>& A, const ConstMatrixRef<S>& B);
   // C = A · Bᵀ     A: (m, k)  B: (n, k)  C: (m, n)
-  void a_bt(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B);
+  void a_bt(MatrixRef<S> C, const ConstMatrixRef<S>& A, const ConstMatrixRef<S>& B);
 
  private:
   // A product beyond the plan would overrun the blocks: it takes Eigen's allocating path instead

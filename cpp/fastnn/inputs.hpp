@@ -66,13 +66,13 @@ struct InputRows {
 template <class S>
 bool all_finite(ConstMatrixMap<S> X);
 
-// Z = X_rows · W          Z: (n, fan_out)  W: (fan_in, fan_out)
+// Z = X_rows · W          Z: (n, w)  W: (fan_in, w) -- column blocks allowed
 template <class S>
-void input_times(MatrixMap<S> Z, const InputRows<S>& X, ConstMatrixMap<S> W,
+void input_times(MatrixRef<S> Z, const InputRows<S>& X, const ConstMatrixRef<S>& W,
                  GemmWorkspace<S>& gemm);
-// dW = X_rowsᵀ · dZ       dW: (fan_in, fan_out)  dZ: (n, fan_out)
+// dW = X_rowsᵀ · dZ       dW: (fan_in, w)  dZ: (n, w) -- column blocks allowed
 template <class S>
-void input_transpose_times(MatrixMap<S> dW, const InputRows<S>& X, ConstMatrixMap<S> dZ,
+void input_transpose_times(MatrixRef<S> dW, const InputRows<S>& X, const ConstMatrixRef<S>& dZ,
                            GemmWorkspace<S>& gemm);
 
 }  // namespace fastnn

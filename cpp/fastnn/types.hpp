@@ -17,6 +17,12 @@ template <class S>
 using MatrixMap = Eigen::Map<RowMatrix<S>>;
 template <class S>
 using ConstMatrixMap = Eigen::Map<const RowMatrix<S>>;
+// Row-major matrices with a row stride: a whole matrix or a block of its columns. Rows stay
+// contiguous (unit inner stride), so row-wise loops vectorise as on plain maps.
+template <class S>
+using MatrixRef = Eigen::Ref<RowMatrix<S>, 0, Eigen::OuterStride<>>;
+template <class S>
+using ConstMatrixRef = Eigen::Ref<const RowMatrix<S>, 0, Eigen::OuterStride<>>;
 template <class S>
 using VectorMap = Eigen::Map<Vector<S>>;
 template <class S>

@@ -34,7 +34,7 @@ bool is_hidden_activation(Activation g) {
 }
 
 template <class S>
-void add_bias_and_activate(MatrixMap<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
+void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
   // Z: (n, units)  b: (units)
   const auto bias = b.transpose().array();
   for (Index i = 0; i < Z.rows(); ++i) {
@@ -62,7 +62,7 @@ void add_bias_and_activate(MatrixMap<S> Z, ConstVectorMap<S> b, Activation g, S 
 }
 
 template <class S>
-void multiply_by_derivative(MatrixMap<S> dA, ConstMatrixMap<S> A, Activation g, S slope) {
+void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activation g, S slope) {
   // dA, A: (n, units)
   auto d = dA.array();
   const auto a = A.array();
@@ -80,13 +80,13 @@ void multiply_by_derivative(MatrixMap<S> dA, ConstMatrixMap<S> A, Activation g, 
   }
 }
 
-template void add_bias_and_activate<float>(MatrixMap<float>, ConstVectorMap<float>, Activation,
+template void add_bias_and_activate<float>(MatrixRef<float>, ConstVectorMap<float>, Activation,
                                            float);
-template void add_bias_and_activate<double>(MatrixMap<double>, ConstVectorMap<double>, Activation,
+template void add_bias_and_activate<double>(MatrixRef<double>, ConstVectorMap<double>, Activation,
                                             double);
-template void multiply_by_derivative<float>(MatrixMap<float>, ConstMatrixMap<float>, Activation,
-                                            float);
-template void multiply_by_derivative<double>(MatrixMap<double>, ConstMatrixMap<double>,
+template void multiply_by_derivative<float>(MatrixRef<float>, const ConstMatrixRef<float>&,
+                                            Activation, float);
+template void multiply_by_derivative<double>(MatrixRef<double>, const ConstMatrixRef<double>&,
                                              Activation, double);
 
 }  // namespace fastnn

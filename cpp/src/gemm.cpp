@@ -24,17 +24,19 @@ struct PlannedBlocking : ei::level3_blocking<S, S> {
 bool is_tiny(Index m, Index n, Index k) { return m + n + k < 20; }
 bool is_vector(Index m, Index n) { return m == 1 || n == 1; }
 
-// res (col-major rows×cols, leading dimension `rows`) = lhs (rows×depth) · rhs (depth×cols).
+// res (col-major rows×cols, leading dimension res_stride) = lhs (rows×depth) · rhs (depth×cols).
 template <class S, int LhsOrder, int RhsOrder>
-void kernel(S* res, Index rows, Index cols, Index depth, const S* lhs, Index lhs_stride,
-            const S* rhs, Index rhs_stride, S* block_a, S* block_b, Index kc, Index mc,
-            Index nc) {
-  Eigen::Map<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>(res, rows, cols).setZero();
+void kernel(S* res, Index res_stride, Index rows, Index cols, Index depth, const S* lhs,
+            Index lhs_stride, const S* rhs, Index rhs_stride, S* block_a, S* block_b, Index kc,
+            Index mc, Index nc) {
+  Eigen::Map<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>, Eigen::Unaligned,
+             Eigen::OuterStride<>>(res, rows, cols, Eigen::OuterStride<>(res_stride))
+      .setZero();
   PlannedBlocking<S> blocking(block_a, block_b, kc, mc, nc);
   ei::general_matrix_matrix_product<Index, S, LhsOrder, false, S, RhsOrder, false,
                                     Eigen::ColMajor, 1>::run(rows, cols, depth, lhs, lhs_stride,
-                                                             rhs, rhs_stride, res, 1, rows, S(1),
-                                                             blocking, nullptr);
+                                                             rhs, rhs_stride, res, 1, res_stride,
+                                                             S(1), blocking, nullptr);
 }
 
 }  // namespace
@@ -48,43 +50,49 @@ GemmWorkspace<S>::GemmWorkspace(Index max_dim)
 }
 
 template <class S>
-void GemmWorkspace<S>::a_b(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B) {
+void GemmWorkspace<S>::a_b(MatrixRef<S> C, const ConstMatrixRef<S>& A,
+                           const ConstMatrixRef<S>& B) {
   const Index m = A.rows(), k = A.cols(), n = B.cols();
   if (is_tiny(m, n, k)) {
     C.noalias() = A.lazyProduct(B);
   } else if (is_vector(m, n) || !fits(m, n, k)) {
     C.noalias() = A * B;
   } else {
-    // Cᵀ (n×m) = Bᵀ (n×k, col-major, ld n) · Aᵀ (k×m, col-major, ld k)
-    kernel<S, Eigen::ColMajor, Eigen::ColMajor>(C.data(), n, m, k, B.data(), n, A.data(), k,
+    // Cᵀ (n×m) = Bᵀ (n×k, col-major) · Aᵀ (k×m, col-major)
+    kernel<S, Eigen::ColMajor, Eigen::ColMajor>(C.data(), C.outerStride(), n, m, k, B.data(),
+                                                B.outerStride(), A.data(), A.outerStride(),
                                                 block_a_.data(), block_b_.data(), kc_, mc_, nc_);
   }
 }
 
 template <class S>
-void GemmWorkspace<S>::at_b(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B) {
+void GemmWorkspace<S>::at_b(MatrixRef<S> C, const ConstMatrixRef<S>& A,
+                            const ConstMatrixRef<S>& B) {
   const Index k = A.rows(), m = A.cols(), n = B.cols();
   if (is_tiny(m, n, k)) {
     C.noalias() = A.transpose().lazyProduct(B);
   } else if (is_vector(m, n) || !fits(m, n, k)) {
     C.noalias() = A.transpose() * B;
   } else {
-    // Cᵀ (n×m) = Bᵀ (n×k, col-major, ld n) · A (k×m, row-major, ld m)
-    kernel<S, Eigen::ColMajor, Eigen::RowMajor>(C.data(), n, m, k, B.data(), n, A.data(), m,
+    // Cᵀ (n×m) = Bᵀ (n×k, col-major) · A (k×m, row-major)
+    kernel<S, Eigen::ColMajor, Eigen::RowMajor>(C.data(), C.outerStride(), n, m, k, B.data(),
+                                                B.outerStride(), A.data(), A.outerStride(),
                                                 block_a_.data(), block_b_.data(), kc_, mc_, nc_);
   }
 }
 
 template <class S>
-void GemmWorkspace<S>::a_bt(MatrixMap<S> C, ConstMatrixMap<S> A, ConstMatrixMap<S> B) {
+void GemmWorkspace<S>::a_bt(MatrixRef<S> C, const ConstMatrixRef<S>& A,
+                            const ConstMatrixRef<S>& B) {
   const Index m = A.rows(), k = A.cols(), n = B.rows();
   if (is_tiny(m, n, k)) {
     C.noalias() = A.lazyProduct(B.transpose());
   } else if (is_vector(m, n) || !fits(m, n, k)) {
     C.noalias() = A * B.transpose();
   } else {
-    // Cᵀ (n×m) = B (n×k, row-major, ld k) · Aᵀ (k×m, col-major, ld k)
-    kernel<S, Eigen::RowMajor, Eigen::ColMajor>(C.data(), n, m, k, B.data(), k, A.data(), k,
+    // Cᵀ (n×m) = B (n×k, row-major) · Aᵀ (k×m, col-major)
+    kernel<S, Eigen::RowMajor, Eigen::ColMajor>(C.data(), C.outerStride(), n, m, k, B.data(),
+                                                B.outerStride(), A.data(), A.outerStride(),
                                                 block_a_.data(), block_b_.data(), kc_, mc_, nc_);
   }
 }

@@ -28,7 +28,7 @@ bool all_finite(ConstMatrixMap<S> X) {
 }
 
 template <class S>
-void input_times(MatrixMap<S> Z, const InputRows<S>& X, ConstMatrixMap<S> W,
+void input_times(MatrixRef<S> Z, const InputRows<S>& X, const ConstMatrixRef<S>& W,
                  GemmWorkspace<S>& gemm) {
   if (!X.csr) {
     gemm.a_b(Z, X.dense, W);
@@ -46,7 +46,7 @@ void input_times(MatrixMap<S> Z, const InputRows<S>& X, ConstMatrixMap<S> W,
 }
 
 template <class S>
-void input_transpose_times(MatrixMap<S> dW, const InputRows<S>& X, ConstMatrixMap<S> dZ,
+void input_transpose_times(MatrixRef<S> dW, const InputRows<S>& X, const ConstMatrixRef<S>& dZ,
                            GemmWorkspace<S>& gemm) {
   if (!X.csr) {
     gemm.at_b(dW, X.dense, dZ);
@@ -67,13 +67,13 @@ template bool all_finite<float>(ConstMatrixMap<float>);
 template bool all_finite<double>(ConstMatrixMap<double>);
 template struct CsrMatrix<float>;
 template struct CsrMatrix<double>;
-template void input_times<float>(MatrixMap<float>, const InputRows<float>&, ConstMatrixMap<float>,
-                                 GemmWorkspace<float>&);
-template void input_times<double>(MatrixMap<double>, const InputRows<double>&,
-                                  ConstMatrixMap<double>, GemmWorkspace<double>&);
-template void input_transpose_times<float>(MatrixMap<float>, const InputRows<float>&,
-                                           ConstMatrixMap<float>, GemmWorkspace<float>&);
-template void input_transpose_times<double>(MatrixMap<double>, const InputRows<double>&,
-                                            ConstMatrixMap<double>, GemmWorkspace<double>&);
+template void input_times<float>(MatrixRef<float>, const InputRows<float>&,
+                                 const ConstMatrixRef<float>&, GemmWorkspace<float>&);
+template void input_times<double>(MatrixRef<double>, const InputRows<double>&,
+                                  const ConstMatrixRef<double>&, GemmWorkspace<double>&);
+template void input_transpose_times<float>(MatrixRef<float>, const InputRows<float>&,
+                                           const ConstMatrixRef<float>&, GemmWorkspace<float>&);
+template void input_transpose_times<double>(MatrixRef<double>, const InputRows<double>&,
+                                            const ConstMatrixRef<double>&, GemmWorkspace<double>&);
 
 }  // namespace fastnn

@@ -9,20 +9,22 @@ import os as _os
 
 
 def _load_core():
-    """Import the C++ core, with a short OpenMP spin unless the user chose a wait policy.
+    """Import the C++ core, with a shorter OpenMP spin unless the user chose a wait policy.
 
-    GNU OpenMP threads spin ~300k iterations at every barrier before sleeping: fastest on an
-    idle machine, but when other processes share the cores a spinning thread burns the time
-    slice the thread it waits for needs, and two threads end up 2-3x slower than one. A spin of
-    1000 costs nothing measurable when idle and keeps two threads at least as fast as one under
-    load. libgomp reads its environment once, when it loads (here, unless another extension
-    linked to the same libgomp loaded it first), so the variable is set only around the import
-    and then removed: other libraries never see it.
+    GNU OpenMP threads spin 300k iterations at a barrier before sleeping. When other processes
+    share the cores, a spinning thread burns the time slice the thread it waits for needs: with
+    three busy processes on this 2-core machine two threads ran 2x slower than one. Too short a
+    spin (1000) has the opposite problem on an idle machine: small networks, whose barriers come
+    every few microseconds, put threads to sleep, the scheduler wakes them on the waker's core,
+    and epochs flip between 5 and 16 ms. 30000 measured best on both counts (idle: steady;
+    loaded: two threads as fast as one). libgomp reads its environment once, when it loads
+    (here, unless another extension linked to the same libgomp loaded it first), so the variable
+    is set only around the import and then removed: other libraries never see it.
     """
     if "OMP_WAIT_POLICY" in _os.environ or "GOMP_SPINCOUNT" in _os.environ:
         from fastnn import _core
         return _core
-    _os.environ["GOMP_SPINCOUNT"] = "1000"
+    _os.environ["GOMP_SPINCOUNT"] = "30000"
     try:
         from fastnn import _core
     finally:

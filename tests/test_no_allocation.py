@@ -71,6 +71,7 @@ def malloc_counter(tmp_path_factory):
         ([784, 256, 128, 10], 128, "float64", "sgd"),  # products beyond Eigen's stack limit
         ([300, 1024, 10], 256, "float32", "sgd"),
         ([2, 2, 3, 2], 1, "float64", "sgd"),  # the notes' network, one sample per batch
+        ([40, 1450, 1450, 3], 64, "float32", "adam"),  # column mode (a layer > 2M weights)
     ],
 )
 def test_epoch_allocates_nothing_per_minibatch(malloc_counter, case):

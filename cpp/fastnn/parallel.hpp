@@ -23,6 +23,15 @@ inline int max_threads() {
 #endif
 }
 
+// The calling thread's number in the current team (0 outside parallel regions).
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 // requested <= 0 means "all the calling thread may use".
 inline int resolve_threads(int requested) {
   const int n = requested > 0 ? requested : max_threads();

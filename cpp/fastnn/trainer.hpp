@@ -1,6 +1,9 @@
 #pragma once
 // Mini-batch training: whole epochs in one call.
 //
+// (Networks with a layer of more than 2M weights use the column mode described at
+// Trainer::column_pass instead of row chunks; both are deterministic by construction.)
+//
 // Each mini-batch is cut into a fixed number of row chunks that depends only on the batch's row
 // count (never on the thread count). OpenMP runs the chunks' forward/backward passes, each with
 // single-threaded Eigen products into the chunk's own gradient buffer; then the parameter vector
@@ -45,6 +48,7 @@ struct ChunkWorkspace {
 
 template <class S>
 struct Workspace {
+  std::vector<GemmWorkspace<S>> thread_gemm;  // column mode: packing blocks, one per thread
   std::vector<ChunkWorkspace<S>> chunks;
   std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
 };
@@ -87,6 +91,16 @@ class Trainer {
   // Sums the chunk gradients of slice s into chunk 0's buffer, adds the L2 term, divides by
   // sw_sum, records slice s's Σ W².
   void reduce_slice(Index s, Index n_chunks, const S* params, double sw_sum);
+  // Column mode (wide layers): the whole batch is one block of rows in chunk 0's workspace, and
+  // every product is split by fixed blocks of weight columns instead of rows, so each thread's
+  // products have the batch's full row count (far closer to the GEMM ceiling than row chunks of
+  // a wide layer) and no chunk gradients need summing. Called by every thread of the team:
+  // gathers the batch, runs the forward pass layer by layer over output-column blocks (loss
+  // and output delta with the last, single-block layer), the deltas layer by layer over
+  // input-column blocks, then every layer's weight gradient over column tiles. Ends at a
+  // barrier with chunk 0 holding the batch's unnormalised gradient, loss and weight sums.
+  void column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
+                   ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
   void sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const;
   double penalty() const;
   int threads_for_batches() const;
@@ -96,6 +110,8 @@ class Trainer {
   double alpha_;
   int n_threads_;
   Index min_rows_;
+  bool column_mode_;
+  std::vector<std::vector<std::pair<Index, Index>>> col_blocks_;  // per layer: [c0, c1) blocks
   Index n_slices_;
   Workspace<S> ws_;
 };

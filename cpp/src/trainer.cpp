@@ -18,6 +18,10 @@ constexpr Index kSliceSize = 4096;  // parameters per reduction/update slice
 // Below this many multiply-adds per batch, threads cost more than they save.
 constexpr double kMinParallelMacs = 1.0e6;
 constexpr auto kInterruptPollInterval = std::chrono::milliseconds(20);
+// Column mode: for layers of more than this many weights; blocks of this many columns.
+constexpr double kColumnModeWeights = 2048.0 * 1024;
+constexpr Index kColumnBlock = 512;
+constexpr Index kGatherRows = 64;
 }  // namespace
 
 Index chunk_count(Index rows, Index min_rows) {
@@ -45,7 +49,8 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
       batch_size_(batch_size),
       alpha_(alpha),
       n_threads_(n_threads),
-      min_rows_(min_chunk_rows(net_)) {
+      min_rows_(min_chunk_rows(net_)),
+      column_mode_(false) {
   if (n_features != net_.n_features()) {
     throw std::invalid_argument("X has " + std::to_string(n_features) +
                                 " features, but the network expects " +
@@ -53,16 +58,32 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   }
   if (batch_size_ < 1) throw std::invalid_argument("batch_size must be >= 1");
   if (!(alpha_ >= 0)) throw std::invalid_argument("alpha must be >= 0");
-  // The largest chunk any batch of <= batch_size rows produces.
-  Index max_rows = 0;
-  for (Index rows = 1; rows <= batch_size_; ++rows) {
+  for (const LayerShape& s : net_.layers()) {
+    column_mode_ = column_mode_ || double(s.fan_in * s.fan_out) > kColumnModeWeights;
+  }
+  // The largest block of rows any batch of <= batch_size rows produces.
+  Index max_rows = column_mode_ ? batch_size_ : 0;
+  for (Index rows = 1; rows <= batch_size_ && !column_mode_; ++rows) {
     const Index n_chunks = chunk_count(rows, min_rows_);
     max_rows = std::max(max_rows, (rows + n_chunks - 1) / n_chunks);
   }
-  // Every product of a chunk has dimensions among its row count and the layer widths.
+  // Every product has dimensions among the block's row count and the layer widths.
   Index max_dim = max_rows;
   for (Index u : net_.layer_units()) max_dim = std::max(max_dim, u);
-  ws_.chunks.resize(size_t(chunk_count(batch_size_, min_rows_)));
+  if (column_mode_) {
+    for (Index l = 0; l < net_.n_layers(); ++l) {
+      const Index fan_out = net_.layers()[size_t(l)].fan_out;
+      // The output layer stays whole: softmax needs whole rows.
+      const Index n_blocks = l + 1 == net_.n_layers() ? 1 : std::max<Index>(1, fan_out / kColumnBlock);
+      col_blocks_.emplace_back();
+      for (Index b = 0; b < n_blocks; ++b) {
+        col_blocks_.back().emplace_back(b * fan_out / n_blocks, (b + 1) * fan_out / n_blocks);
+      }
+    }
+    ws_.thread_gemm.resize(size_t(std::max(1, resolve_threads(n_threads_))));
+    for (GemmWorkspace<S>& g : ws_.thread_gemm) g = GemmWorkspace<S>(max_dim);
+  }
+  ws_.chunks.resize(column_mode_ ? 1 : size_t(chunk_count(batch_size_, min_rows_)));
   for (ChunkWorkspace<S>& c : ws_.chunks) {
     c.x.resize(max_rows * net_.n_features());  // unused for sparse X: cheap, the fit's only one
     c.y.resize(max_rows * net_.n_outputs());
@@ -70,7 +91,7 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
     c.act.resize(max_rows * net_.units_after_input());
     c.delta.resize(max_rows * net_.units_after_input());
     c.grad.resize(net_.n_params());
-    c.gemm = GemmWorkspace<S>(max_dim);
+    if (!column_mode_) c.gemm = GemmWorkspace<S>(max_dim);
   }
   n_slices_ = (net_.n_params() + kSliceSize - 1) / kSliceSize;
   ws_.penalty_parts.assign(size_t(n_slices_), 0.0);
@@ -162,6 +183,98 @@ void Trainer<S>::reduce_slice(Index s, Index n_chunks, const S* params, double s
 }
 
 template <class S>
+void Trainer<S>::column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
+                             ConstMatrixMap<S> Y, const S* w, const std::int64_t* order) {
+  ChunkWorkspace<S>& c = ws_.chunks[0];
+  const Index n_features = X.cols(), n_outputs = Y.cols(), L = net_.n_layers();
+  const S slope = S(net_.leaky_slope());
+  GemmWorkspace<S>& gemm = ws_.thread_gemm[size_t(thread_id())];
+  if (order) {
+    // Gather the batch's targets, weights and dense input rows, in fixed blocks of rows.
+    const Index n_blocks = (rows + kGatherRows - 1) / kGatherRows;
+#pragma omp for schedule(static)
+    for (Index b = 0; b < n_blocks; ++b) {
+      for (Index i = b * kGatherRows; i < std::min(rows, (b + 1) * kGatherRows); ++i) {
+        const Index r = Index(order[start + i]);
+        MatrixMap<S>(c.y.data(), rows, n_outputs).row(i) = Y.row(r);
+        if (w) c.w[i] = w[r];
+        if (!X.sparse()) MatrixMap<S>(c.x.data(), rows, n_features).row(i) = X.dense().row(r);
+      }
+    }
+  }
+  const S* y = order ? c.y.data() : Y.data() + start * n_outputs;
+  const S* wb = w ? (order ? c.w.data() : w + start) : nullptr;
+  const InputRows<S> input = [&] {
+    if (X.sparse()) return InputRows<S>::csr_rows(X.csr(), order ? order + start : nullptr, start, rows);
+    if (order) return InputRows<S>::dense_rows(c.x.data(), rows, n_features);
+    return InputRows<S>::dense_rows(X.dense().data() + start * n_features, rows, n_features);
+  }();
+  const auto act = [&](Index l) {  // A[l]: (rows, units[l])
+    return MatrixMap<S>(c.act.data() + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
+  };
+  const auto delta = [&](Index l) {  // dL/dZ[l]: (rows, units[l])
+    return MatrixMap<S>(c.delta.data() + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
+  };
+  // Forward, layer by layer: Z[:, block] = A_in · W[:, block], bias and activation.
+  for (Index l = 0; l < L; ++l) {
+    const DenseLayer<S> layer = net_.layer(params, l);
+    const auto& blocks = col_blocks_[size_t(l)];
+#pragma omp for schedule(static)
+    for (Index b = 0; b < Index(blocks.size()); ++b) {
+      const auto [c0, c1] = blocks[size_t(b)];
+      MatrixMap<S> Z = act(l + 1);
+      if (l == 0) {
+        input_times<S>(Z.middleCols(c0, c1 - c0), input, layer.W.middleCols(c0, c1 - c0), gemm);
+      } else {
+        gemm.a_b(Z.middleCols(c0, c1 - c0), act(l), layer.W.middleCols(c0, c1 - c0));
+      }
+      add_bias_and_activate<S>(Z.middleCols(c0, c1 - c0),
+                               ConstVectorMap<S>(layer.b.data() + c0, c1 - c0),
+                               net_.activation_of(l), slope);
+      if (l + 1 == L) {  // the single output block: loss and output delta of the batch
+        const ConstMatrixMap<S> out(Z.data(), rows, n_outputs), Yb(y, rows, n_outputs);
+        c.loss_sum = weighted_loss_sum<S>(out, Yb, wb, net_.loss());
+        c.weight_sum = wb ? double(ConstVectorMap<S>(wb, rows).sum()) : double(rows);
+        output_delta<S>(delta(L), out, Yb, wb);
+      }
+    }
+  }
+  // Deltas, layer by layer: dA[:, block] = dZ · W[block, :]ᵀ, times g'(z).
+  for (Index l = L - 1; l >= 1; --l) {
+    const DenseLayer<S> layer = net_.layer(params, l);
+    const auto& blocks = col_blocks_[size_t(l - 1)];
+#pragma omp for schedule(static)
+    for (Index b = 0; b < Index(blocks.size()); ++b) {
+      const auto [c0, c1] = blocks[size_t(b)];
+      MatrixMap<S> dA = delta(l);
+      gemm.a_bt(dA.middleCols(c0, c1 - c0), delta(l + 1), layer.W.middleRows(c0, c1 - c0));
+      multiply_by_derivative<S>(dA.middleCols(c0, c1 - c0), act(l).middleCols(c0, c1 - c0),
+                                net_.activation_of(l - 1), slope);
+    }
+  }
+  // Weight gradients over the whole batch, by column tiles of every layer.
+  Index n_tiles = 0;
+  for (const auto& blocks : col_blocks_) n_tiles += Index(blocks.size());
+#pragma omp for schedule(static)
+  for (Index t = 0; t < n_tiles; ++t) {
+    Index l = 0, b = t;
+    while (b >= Index(col_blocks_[size_t(l)].size())) b -= Index(col_blocks_[size_t(l++)].size());
+    const auto [c0, c1] = col_blocks_[size_t(l)][size_t(b)];
+    DenseLayerGrad<S> g = net_.layer_grad(c.grad.data(), l);
+    const MatrixMap<S> dZ = delta(l + 1);
+    if (l == 0) {
+      input_transpose_times<S>(g.dW.middleCols(c0, c1 - c0), input, dZ.middleCols(c0, c1 - c0),
+                               gemm);
+    } else {
+      gemm.at_b(g.dW.middleCols(c0, c1 - c0), act(l), dZ.middleCols(c0, c1 - c0));
+    }
+    auto db = g.db.segment(c0, c1 - c0);
+    db.setZero();
+    for (Index i = 0; i < rows; ++i) db += dZ.row(i).segment(c0, c1 - c0).transpose();
+  }
+}
+
+template <class S>
 void Trainer<S>::sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const {
   *loss_sum = 0;
   *weight_sum = 0;
@@ -180,7 +293,8 @@ double Trainer<S>::penalty() const {
 
 template <class S>
 int Trainer<S>::threads_for_batches() const {
-  const int threads = resolve_threads(n_threads_);
+  int threads = resolve_threads(n_threads_);
+  if (column_mode_) threads = std::min(threads, int(ws_.thread_gemm.size()));
   const Index parallel_units = std::max(chunk_count(batch_size_, min_rows_), n_slices_);
   if (parallel_units < 2 || net_.macs_per_sample() * double(batch_size_) < kMinParallelMacs) {
     return 1;
@@ -206,10 +320,14 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
   {
     for (Index start = 0; start < n; start += batch_size_) {
       const Index rows = std::min(batch_size_, n - start);
-      const Index n_chunks = chunk_count(rows, min_rows_);
+      const Index n_chunks = column_mode_ ? 1 : chunk_count(rows, min_rows_);
+      if (column_mode_) {
+        column_pass(start, rows, params, X, Y, w, order);
+      } else {
 #pragma omp for schedule(static)
-      for (Index k = 0; k < n_chunks; ++k) {
-        process_chunk(k, n_chunks, start, rows, params, X, Y, w, order);
+        for (Index k = 0; k < n_chunks; ++k) {
+          process_chunk(k, n_chunks, start, rows, params, X, Y, w, order);
+        }
       }
       // (barrier) Every thread now derives the batch's scalars itself, in the same order.
       if (stop) break;  // the master's decision of the previous batch: all threads agree
@@ -249,14 +367,18 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
   const Index n = X.rows();
   if (n > batch_size_) throw std::invalid_argument("more rows than this trainer was built for");
   if (n < 1) throw std::invalid_argument("X has no rows");
-  const Index n_chunks = chunk_count(n, min_rows_);
+  const Index n_chunks = column_mode_ ? 1 : chunk_count(n, min_rows_);
   [[maybe_unused]] const int threads = threads_for_batches();  // only OpenMP reads it
   double sw_sum = 0, loss_sum = 0;
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
+    if (column_mode_) {
+      column_pass(0, n, params, X, Y, w, nullptr);
+    } else {
 #pragma omp for schedule(static)
-    for (Index k = 0; k < n_chunks; ++k) {
-      process_chunk(k, n_chunks, 0, n, params, X, Y, w, nullptr);
+      for (Index k = 0; k < n_chunks; ++k) {
+        process_chunk(k, n_chunks, 0, n, params, X, Y, w, nullptr);
+      }
     }
 #pragma omp single
     sum_chunks(n_chunks, &loss_sum, &sw_sum);

@@ -88,6 +88,14 @@ class Trainer {
   void process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
                      const FeatureMatrix<S>& X, ConstMatrixMap<S> Y, const S* w,
                      const std::int64_t* order);
+  // The rows [lo, lo + n) of X in batch order: CSR rows read in place (through order); dense
+  // rows from `gathered` when order is given (the caller gathered them there), else from X.
+  static InputRows<S> input_rows(const FeatureMatrix<S>& X, const std::int64_t* order, Index lo,
+                                 Index n, const S* gathered);
+  // A block's loss and weight sums (into c) and its output delta.  out, Y: (n, n_outputs)
+  // w: (n) or nullptr  delta: (n, n_outputs)
+  void loss_and_output_delta(ChunkWorkspace<S>& c, ConstMatrixMap<S> out, ConstMatrixMap<S> Y,
+                             const S* w, S* delta) const;
   // Sums the chunk gradients of slice s into chunk 0's buffer, adds the L2 term, divides by
   // sw_sum, records slice s's Σ W².
   void reduce_slice(Index s, Index n_chunks, const S* params, double sw_sum);

@@ -32,17 +32,21 @@ Index chunk_count(Index rows, Index min_rows) {
   return n - n % 2;
 }
 
+namespace {
+double largest_layer_weights(const Network& net) {
+  double largest = 0;
+  for (const LayerShape& s : net.layers()) largest = std::max(largest, double(s.fan_in * s.fan_out));
+  return largest;
+}
+}  // namespace
+
 Index min_chunk_rows(const Network& net) {
   // Every chunk packs each weight matrix for its products, and a chunk's products get more
   // efficient with more rows: ~64 rows a chunk (measured: batch 200 of the 64-100-10 net in
   // 2 chunks trains ~15% faster than in 6; batch 128 of 784-256-128-10 in 2 chunks ~8% faster
   // than in 4). A weight matrix too large for a core's cache is streamed from memory at every
-  // packing and needs still more rows to pay for it.
-  double largest = 0;
-  for (const LayerShape& s : net.layers()) largest = std::max(largest, double(s.fan_in * s.fan_out));
-  if (largest <= 512.0 * 1024) return 2 * kMinChunkRows;
-  if (largest <= 2048.0 * 1024) return 4 * kMinChunkRows;
-  return 8 * kMinChunkRows;
+  // packing and needs more rows to pay for it; beyond kColumnModeWeights, column mode is used.
+  return largest_layer_weights(net) <= 512.0 * 1024 ? 2 * kMinChunkRows : 4 * kMinChunkRows;
 }
 
 template <class S>
@@ -52,7 +56,7 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
       alpha_(alpha),
       n_threads_(n_threads),
       min_rows_(min_chunk_rows(net_)),
-      column_mode_(false) {
+      column_mode_(largest_layer_weights(net_) > kColumnModeWeights) {
   if (n_features != net_.n_features()) {
     throw std::invalid_argument("X has " + std::to_string(n_features) +
                                 " features, but the network expects " +
@@ -60,9 +64,6 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   }
   if (batch_size_ < 1) throw std::invalid_argument("batch_size must be >= 1");
   if (!(alpha_ >= 0)) throw std::invalid_argument("alpha must be >= 0");
-  for (const LayerShape& s : net_.layers()) {
-    column_mode_ = column_mode_ || double(s.fan_in * s.fan_out) > kColumnModeWeights;
-  }
   // The largest block of rows any batch of <= batch_size rows produces.
   Index max_rows = column_mode_ ? batch_size_ : 0;
   for (Index rows = 1; rows <= batch_size_ && !column_mode_; ++rows) {
@@ -121,6 +122,23 @@ void Trainer<S>::check_inputs(const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,
 }
 
 template <class S>
+InputRows<S> Trainer<S>::input_rows(const FeatureMatrix<S>& X, const std::int64_t* order,
+                                    Index lo, Index n, const S* gathered) {
+  if (X.sparse()) return InputRows<S>::csr_rows(X.csr(), order ? order + lo : nullptr, lo, n);
+  if (order) return InputRows<S>::dense_rows(gathered, n, X.cols());
+  return InputRows<S>::dense_rows(X.dense().data() + lo * X.cols(), n, X.cols());
+}
+
+template <class S>
+void Trainer<S>::loss_and_output_delta(ChunkWorkspace<S>& c, ConstMatrixMap<S> out,
+                                       ConstMatrixMap<S> Y, const S* w, S* delta) const {
+  const Index n = out.rows();
+  c.loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss());
+  c.weight_sum = w ? double(ConstVectorMap<S>(w, n).sum()) : double(n);
+  output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w);
+}
+
+template <class S>
 void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
                                const FeatureMatrix<S>& X, ConstMatrixMap<S> Y, const S* w,
                                const std::int64_t* order) {
@@ -141,26 +159,16 @@ void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows,
     y = c.y.data();
     wc = w ? c.w.data() : nullptr;
   }
-  // (Constructed once: assigning would copy through Eigen::Map rather than rebind it.)
-  const InputRows<S> input = [&] {
-    if (X.sparse()) {  // CSR rows are read in place, through the permutation
-      return InputRows<S>::csr_rows(X.csr(), order ? order + lo : nullptr, lo, n);
-    }
-    if (order) {
-      MatrixMap<S> Xc(c.x.data(), n, n_features);  // X_c: (n, n_features), gathered
-      for (Index i = 0; i < n; ++i) Xc.row(i) = X.dense().row(Index(order[lo + i]));
-      return InputRows<S>::dense_rows(c.x.data(), n, n_features);
-    }
-    return InputRows<S>::dense_rows(X.dense().data() + lo * n_features, n, n_features);
-  }();
-  ConstMatrixMap<S> Yc(y, n, n_outputs);
+  if (order && !X.sparse()) {
+    MatrixMap<S> Xc(c.x.data(), n, n_features);  // X_c: (n, n_features), gathered
+    for (Index i = 0; i < n; ++i) Xc.row(i) = X.dense().row(Index(order[lo + i]));
+  }
+  const InputRows<S> input = input_rows(X, order, lo, n, c.x.data());
   forward<S>(c.act.data(), c.gemm, net_, params, input);
   const Index L = net_.n_layers();
-  ConstMatrixMap<S> out(c.act.data() + layer_offset(net_, L, n), n, n_outputs);
-  c.loss_sum = weighted_loss_sum<S>(out, Yc, wc, net_.loss());
-  c.weight_sum = wc ? double(ConstVectorMap<S>(wc, n).sum()) : double(n);
-  output_delta<S>(MatrixMap<S>(c.delta.data() + layer_offset(net_, L, n), n, n_outputs), out, Yc,
-                  wc);
+  loss_and_output_delta(c, ConstMatrixMap<S>(c.act.data() + layer_offset(net_, L, n), n, n_outputs),
+                        ConstMatrixMap<S>(y, n, n_outputs), wc,
+                        c.delta.data() + layer_offset(net_, L, n));
   backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, input, c.act.data());
 }
 
@@ -206,11 +214,7 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
   }
   const S* y = order ? c.y.data() : Y.data() + start * n_outputs;
   const S* wb = w ? (order ? c.w.data() : w + start) : nullptr;
-  const InputRows<S> input = [&] {
-    if (X.sparse()) return InputRows<S>::csr_rows(X.csr(), order ? order + start : nullptr, start, rows);
-    if (order) return InputRows<S>::dense_rows(c.x.data(), rows, n_features);
-    return InputRows<S>::dense_rows(X.dense().data() + start * n_features, rows, n_features);
-  }();
+  const InputRows<S> input = input_rows(X, order, start, rows, c.x.data());
   const auto act = [&](Index l) {  // A[l]: (rows, units[l])
     return MatrixMap<S>(c.act.data() + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
   };
@@ -234,10 +238,8 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
                                ConstVectorMap<S>(layer.b.data() + c0, c1 - c0),
                                net_.activation_of(l), slope);
       if (l + 1 == L) {  // the single output block: loss and output delta of the batch
-        const ConstMatrixMap<S> out(Z.data(), rows, n_outputs), Yb(y, rows, n_outputs);
-        c.loss_sum = weighted_loss_sum<S>(out, Yb, wb, net_.loss());
-        c.weight_sum = wb ? double(ConstVectorMap<S>(wb, rows).sum()) : double(rows);
-        output_delta<S>(delta(L), out, Yb, wb);
+        loss_and_output_delta(c, ConstMatrixMap<S>(Z.data(), rows, n_outputs),
+                              ConstMatrixMap<S>(y, rows, n_outputs), wb, delta(L).data());
       }
     }
   }
@@ -297,7 +299,9 @@ template <class S>
 int Trainer<S>::threads_for_batches() const {
   int threads = resolve_threads(n_threads_);
   if (column_mode_) threads = std::min(threads, int(ws_.thread_gemm.size()));
-  const Index parallel_units = std::max(chunk_count(batch_size_, min_rows_), n_slices_);
+  const Index blocks = column_mode_ ? Index(col_blocks_.front().size())
+                                    : chunk_count(batch_size_, min_rows_);
+  const Index parallel_units = std::max(blocks, n_slices_);
   if (parallel_units < 2 || net_.macs_per_sample() * double(batch_size_) < kMinParallelMacs) {
     return 1;
   }

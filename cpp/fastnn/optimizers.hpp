@@ -58,13 +58,23 @@ struct AdamState {
               (1.0 - std::pow(beta_1, step)))};
   }
   void end_step() { ++*t; }
-  void update(const Step& step, S* p, const S* g, Index lo, Index hi) const {
-    const Index n = hi - lo;
-    Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>> P(p + lo, n), M(m + lo, n), V(v + lo, n);
-    Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> G(g + lo, n);
-    M = S(beta_1) * M + S(1.0 - beta_1) * G;
-    V = S(beta_2) * V + S(1.0 - beta_2) * G.square();
-    P += (-step.learning_rate * M) / (V.sqrt() + S(epsilon));
+  void update(const Step& step, S* __restrict p, const S* __restrict g, Index lo,
+              Index hi) const {
+    // A plain loop, which the compiler vectorises with exact (IEEE) sqrt and division: Eigen
+    // without EIGEN_FAST_MATH has no vectorised float sqrt, so the array expression ran
+    // element by element (measured: 45% of a batch-32 epoch). Same operations, same order.
+    S* __restrict m_ = m;
+    S* __restrict v_ = v;
+    const S b1 = S(beta_1), b2 = S(beta_2), c1 = S(1.0 - beta_1), c2 = S(1.0 - beta_2);
+    const S lr = step.learning_rate, eps = S(epsilon);
+    for (Index i = lo; i < hi; ++i) {
+      const S gi = g[i];
+      const S mi = b1 * m_[i] + c1 * gi;
+      const S vi = b2 * v_[i] + c2 * (gi * gi);
+      m_[i] = mi;
+      v_[i] = vi;
+      p[i] += (-lr * mi) / (std::sqrt(vi) + eps);
+    }
   }
 };
 

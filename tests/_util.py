@@ -5,6 +5,26 @@ import warnings
 from sklearn.exceptions import ConvergenceWarning
 
 
+# fastnn's keyword-only additions to scikit-learn's parameters, with their defaults (which keep
+# scikit-learn's behaviour), in signature order.
+EXTRA_PARAMS = {
+    "n_threads": None,
+    "leaky_relu_slope": 0.01,
+    "dropout": 0.0,
+    "weight_init": "sklearn",
+    "residual": False,
+}
+
+
+def extra_params(Fast):
+    """The extra parameters of fastnn estimator class ``Fast`` (the classifier also has loss)."""
+    from sklearn.base import is_classifier
+
+    if is_classifier(Fast()):
+        return {**EXTRA_PARAMS, "loss": "log_loss"}
+    return dict(EXTRA_PARAMS)
+
+
 def fit_quiet(est, X, y, **fit_params):
     """Fit, ignoring only ConvergenceWarning (small max_iter on purpose)."""
     with warnings.catch_warnings():

@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import fastnn
-from _util import fit_quiet
+from _util import extra_params, fit_quiet
 
 PAIRS = [
     (fastnn.MLPClassifier, SkMLPClassifier),
@@ -39,13 +39,17 @@ def _reg_data(n_targets=1):
 
 # --------------------------------------------------------------- construction
 @pytest.mark.parametrize("Fast,Sk", PAIRS, ids=PAIR_IDS)
-def test_signature_is_sklearns_plus_n_threads(Fast, Sk):
+def test_signature_is_sklearns_plus_extras(Fast, Sk):
     fast_params = inspect.signature(Fast.__init__).parameters
     sk_params = inspect.signature(Sk.__init__).parameters
-    assert "n_threads" in fast_params
-    assert fast_params["n_threads"].default is None
-    assert fast_params["n_threads"].kind == inspect.Parameter.KEYWORD_ONLY
-    fast_rest = [p for name, p in fast_params.items() if name != "n_threads"]
+    extras = extra_params(Fast)
+    for name, default in extras.items():
+        assert fast_params[name].default == default, name
+        assert type(fast_params[name].default) is type(default), name
+        assert fast_params[name].kind == inspect.Parameter.KEYWORD_ONLY
+    # the extras come last, after scikit-learn's own parameters
+    assert list(fast_params)[-len(extras):] == list(extras)
+    fast_rest = [p for name, p in fast_params.items() if name not in extras]
     assert [p.name for p in fast_rest] == list(sk_params)
     for p in fast_rest:
         q = sk_params[p.name]
@@ -55,11 +59,12 @@ def test_signature_is_sklearns_plus_n_threads(Fast, Sk):
 
 
 @pytest.mark.parametrize("Fast,Sk", PAIRS, ids=PAIR_IDS)
-def test_get_params_keys_are_sklearns_plus_n_threads(Fast, Sk):
+def test_get_params_keys_are_sklearns_plus_extras(Fast, Sk):
     fast_params = Fast().get_params()
     sk_params = Sk().get_params()
-    assert set(fast_params) == set(sk_params) | {"n_threads"}
-    assert fast_params["n_threads"] is None
+    assert set(fast_params) == set(sk_params) | set(extra_params(Fast))
+    for name, default in extra_params(Fast).items():
+        assert fast_params[name] == default
     for key, value in sk_params.items():
         assert fast_params[key] == value, key
 

@@ -107,7 +107,8 @@ bool python_interrupted() {
 
 template <class S, class Optimizer>
 double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, const py::object& X,
-                 const Array<S>& Y, const py::object& sample_weight, const py::object& order) {
+                 const Array<S>& Y, const py::object& sample_weight, const py::object& order,
+                 std::uint64_t epoch) {
   S* p = vector_data(params, trainer.network().n_params(), "params");
   const FeatureMatrix<S> x = feature_matrix<S>(X);
   const ConstMatrixMap<S> y = matrix_view(Y, "Y");
@@ -116,7 +117,7 @@ double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, co
   EpochResult result;
   {
     py::gil_scoped_release release;
-    result = trainer.run_epoch(p, optimizer, x, y, w, o, python_interrupted);
+    result = trainer.run_epoch(p, optimizer, x, y, w, o, python_interrupted, epoch);
   }
   if (result.interrupted) throw py::error_already_set();  // the pending KeyboardInterrupt
   return result.accumulated_loss;
@@ -147,22 +148,24 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
 
   py::class_<Trainer<S>>(m, trainer_name,
                          "Mini-batch trainer for one fit: owns the workspace, runs whole epochs.")
-      .def(py::init<Network, Index, Index, double, int>(), py::arg("network"),
-           py::arg("n_features"), py::arg("batch_size"), py::arg("alpha"),
-           py::arg("n_threads") = 0)
+      .def(py::init<Network, Index, Index, double, int, std::vector<double>, std::uint64_t>(),
+           py::arg("network"), py::arg("n_features"), py::arg("batch_size"), py::arg("alpha"),
+           py::arg("n_threads") = 0, py::arg("dropout") = std::vector<double>{},
+           py::arg("dropout_seed") = 0)
       .def_property_readonly("batch_size", &Trainer<S>::batch_size)
       .def(
           "run_epoch_sgd",
           [](Trainer<S>& t, Array<S> params, Array<S> velocity, const py::object& X,
              const Array<S>& Y, const py::object& sample_weight, const py::object& order,
-             double learning_rate, double momentum, bool nesterov) {
+             double learning_rate, double momentum, bool nesterov, std::uint64_t epoch) {
             SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
                             S(learning_rate), S(momentum), nesterov};
-            return run_epoch(t, params, sgd, X, Y, sample_weight, order);
+            return run_epoch(t, params, sgd, X, Y, sample_weight, order, epoch);
           },
           py::arg("params").noconvert(), py::arg("velocity").noconvert(),
           py::arg("X"), py::arg("Y").noconvert(), py::arg("sample_weight"),
           py::arg("order"), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
+          py::arg("epoch") = 0,
           "One SGD epoch; returns the accumulated loss sum(batch_loss * batch_rows).")
       .def(
           "run_epoch_adam",
@@ -170,17 +173,17 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
              py::array_t<std::int64_t, py::array::c_style> step,
              const py::object& X, const Array<S>& Y, const py::object& sample_weight,
              const py::object& order, double learning_rate_init, double beta_1, double beta_2,
-             double epsilon) {
+             double epsilon, std::uint64_t epoch) {
             const Index n = t.network().n_params();
             AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
                               vector_data(step, 1, "t"), learning_rate_init, beta_1, beta_2,
                               epsilon};
-            return run_epoch(t, params, adam, X, Y, sample_weight, order);
+            return run_epoch(t, params, adam, X, Y, sample_weight, order, epoch);
           },
           py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
           py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
           py::arg("sample_weight"), py::arg("order"), py::arg("learning_rate_init"),
-          py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"),
+          py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("epoch") = 0,
           "One Adam epoch; returns the accumulated loss. t: int64 (1,), the step count, updated.")
       .def(
           "loss_and_gradient",
@@ -200,12 +203,14 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
       "predict",
       [](const std::vector<Array<S>>& coefs, const std::vector<Array<S>>& intercepts,
          const std::string& hidden_activation, const std::string& output_activation,
-         double leaky_slope, const py::object& X, int n_threads) {
+         double leaky_slope, const py::object& X, int n_threads,
+         const std::vector<bool>& residual) {
         if (coefs.size() != intercepts.size()) {
           throw py::value_error("coefs_ and intercepts_ must have the same length");
         }
         LayerViews<S> net{{}, parse_activation(hidden_activation),
-                          parse_activation(output_activation), leaky_slope};
+                          parse_activation(output_activation), leaky_slope,
+                          std::vector<char>(residual.begin(), residual.end())};
         for (size_t l = 0; l < coefs.size(); ++l) {
           net.layers.push_back({matrix_view(coefs[l], "coefs_[i]"),
                                 vector_view(intercepts[l], "intercepts_[i]")});
@@ -227,9 +232,9 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
       },
       py::arg("coefs").noconvert(), py::arg("intercepts").noconvert(),
       py::arg("hidden_activation"), py::arg("output_activation"), py::arg("leaky_slope"),
-      py::arg("X"), py::arg("n_threads") = 0,
+      py::arg("X"), py::arg("n_threads") = 0, py::arg("residual") = std::vector<bool>{},
       "The network's output for X (output activation applied), reading each layer's "
-      "coefficient and intercept arrays in place.");
+      "coefficient and intercept arrays in place. residual: per layer, whether it is residual.");
 
   m.def(
       "loss_and_gradient",
@@ -252,12 +257,13 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Network>(m, "Network", "A dense network's shape, activations and loss.")
       .def(py::init([](std::vector<Index> layer_units, const std::string& hidden_activation,
                        const std::string& output_activation, const std::string& loss,
-                       double leaky_slope) {
+                       double leaky_slope, bool residual) {
              return Network(std::move(layer_units), parse_activation(hidden_activation),
-                            parse_activation(output_activation), parse_loss(loss), leaky_slope);
+                            parse_activation(output_activation), parse_loss(loss), leaky_slope,
+                            residual);
            }),
            py::arg("layer_units"), py::arg("hidden_activation"), py::arg("output_activation"),
-           py::arg("loss"), py::arg("leaky_slope") = 0.01)
+           py::arg("loss"), py::arg("leaky_slope") = 0.01, py::arg("residual") = false)
       .def_property_readonly("layer_units", &Network::layer_units)
       .def_property_readonly("n_params", &Network::n_params)
       .def_property_readonly("n_coefs", &Network::n_coefs)
@@ -265,7 +271,10 @@ PYBIND11_MODULE(_core, m) {
                              [](const Network& n) { return activation_name(n.hidden_activation()); })
       .def_property_readonly("output_activation",
                              [](const Network& n) { return activation_name(n.output_activation()); })
-      .def_property_readonly("leaky_slope", &Network::leaky_slope);
+      .def_property_readonly("leaky_slope", &Network::leaky_slope)
+      .def_property_readonly("residual_layers", [](const Network& n) {
+        return std::vector<bool>(n.residual_layers().begin(), n.residual_layers().end());
+      });
   bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
   bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");

@@ -4,6 +4,7 @@
 // A block's activations live back to back in one buffer `act`: A[l] (n, units[l]) for the layers
 // l = 1..L after the input (A[0] is the input X itself). Deltas dL/dZ[l] use the same layout in
 // `delta`. `layer_offset(net, l, n)` locates layer l in either buffer.
+#include "fastnn/dropout.hpp"
 #include "fastnn/gemm.hpp"
 #include "fastnn/inputs.hpp"
 #include "fastnn/network.hpp"
@@ -14,10 +15,39 @@ namespace fastnn {
 // Offset of layer l (1..L) in an activation/delta buffer holding n rows.
 Index layer_offset(const Network& net, Index l, Index n);
 
+// What a block needs beyond act/delta when the network has residual layers or trains with
+// dropout. A hidden layer's output A[l+1] is then no longer g(Z) itself, so g(Z) -- from which
+// the backward pass takes g'(z) -- is kept in `pre` (same layout as act).
+template <class S>
+struct BlockExtras {
+  S* pre = nullptr;    // g(Z[1..L]) of the layers that need it (see needs_pre), else unused
+  S* skip = nullptr;   // (n, max hidden units): backward scratch of residual layers
+  const DropoutPlan* dropout = nullptr;  // training with dropout, else null
+  Index first_row = 0;  // the block's first row's position in the epoch (dropout's counter)
+
+  bool dropout_on(Index l) const { return dropout && dropout->on(l); }
+  // Whether weight layer l's g(Z) is kept apart from its output A[l+1].
+  bool needs_pre(const Network& net, Index l) const { return net.residual(l) || dropout_on(l); }
+};
+
+// After Z holds g(A_in·W + b) of hidden layer l: keep g(Z) in pre (when needed), add the
+// residual input, apply dropout. Z, A_in, pre: the same block of columns [col, col + w).
+template <class S>
+void finish_hidden_forward(MatrixRef<S> Z, const ConstMatrixRef<S>& A_in, MatrixRef<S> pre,
+                           const Network& net, Index l, const BlockExtras<S>& extras, Index col);
+
+// dA holds dL/dA[l+1] of hidden layer l's output (a block of columns [col, col + w)); on exit
+// it holds dL/dZ[l+1]. A residual layer's dL/dA[l+1] (after dropout) is kept in skip, for the
+// caller to add to dL/dA[l]. gz: g(Z) of the layer (pre when needs_pre, else its output).
+template <class S>
+void finish_hidden_backward(MatrixRef<S> dA, const ConstMatrixRef<S>& gz, MatrixRef<S> skip,
+                            const Network& net, Index l, const BlockExtras<S>& extras,
+                            Index col);
+
 // act: A[1..L] for the n rows of X.  X: (n, n_features)
 template <class S>
 void forward(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
-             const InputRows<S>& X);
+             const InputRows<S>& X, const BlockExtras<S>& extras);
 
 // Backpropagation of one block. On entry delta holds dL/dZ[L] (the output delta) and act the
 // block's forward pass; on exit grad holds, for every layer, dW = A[l]ᵀ dZ[l+1] and
@@ -25,7 +55,7 @@ void forward(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params
 // grad: (n_params)  delta: dL/dZ[1..L]  act: A[1..L]  X: (n, n_features)
 template <class S>
 void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
-              const InputRows<S>& X, const S* act);
+              const InputRows<S>& X, const S* act, const BlockExtras<S>& extras);
 
 // out: (n, n_outputs) = the network's output for X: (n, n_features), output activation applied.
 // Rows are processed in a fixed partition of blocks, so the result is independent of n_threads.

@@ -7,10 +7,12 @@
 //   log_loss         −Σ_j y_ij log p_ij                             (output: softmax)
 //   binary_log_loss  −Σ_j y_ij log p_ij + (1 − y_ij) log(1 − p_ij)  (output: logistic)
 //   poisson          Σ_j y_ij log(y_ij / ŷ_ij) − y_ij + ŷ_ij         (output: exp)
-// with p clipped to [eps, 1 − eps] (eps of the dtype). Every pair is the canonical link, so the
-// output delta dL/dz is (ŷ − y) · w_i for all of them -- as scikit-learn computes it (for
-// squared_error with several outputs that is n_outputs times the derivative of the mean above:
-// scikit-learn's convention, kept for parity).
+//   quadratic        ½ · Σ_j (y_ij − ŷ_ij)²                          (output: logistic)
+// with p clipped to [eps, 1 − eps] (eps of the dtype). The first four are canonical links, so
+// their output delta dL/dz is (ŷ − y) · w_i -- as scikit-learn computes it (for squared_error
+// with several outputs that is n_outputs times the derivative of the mean above: scikit-learn's
+// convention, kept for parity). `quadratic` is the lecture notes' cost with sigmoid outputs
+// (a classifier's one-hot targets): dL/dz = (ŷ − y) · ŷ(1 − ŷ) · w_i.
 #include <string>
 
 #include "fastnn/activations.hpp"
@@ -18,7 +20,7 @@
 
 namespace fastnn {
 
-enum class Loss { squared_error, log_loss, binary_log_loss, poisson };
+enum class Loss { squared_error, log_loss, binary_log_loss, poisson, quadratic };
 
 Loss parse_loss(const std::string& name);
 const char* loss_name(Loss loss);
@@ -29,8 +31,9 @@ Activation output_activation_for(Loss loss);
 template <class S>
 double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss);
 
-// dZ = (Yhat − Y) · w_i.  dZ, Yhat, Y: (n, n_outputs)  w: (n) or nullptr.
+// dZ = dL/dz of each row, times w_i.  dZ, Yhat, Y: (n, n_outputs)  w: (n) or nullptr.
 template <class S>
-void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w);
+void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w,
+                  Loss loss);
 
 }  // namespace fastnn

@@ -43,14 +43,17 @@ struct LayerViews {
   Activation hidden;
   Activation output;
   double leaky_slope;
+  std::vector<char> residual;  // per layer, or empty for none (see Network)
 
   Activation activation_of(Index l) const {
     return l + 1 == Index(layers.size()) ? output : hidden;
   }
   Index n_features() const { return layers.front().W.rows(); }
   Index n_outputs() const { return layers.back().W.cols(); }
+  bool is_residual(Index l) const { return size_t(l) < residual.size() && residual[size_t(l)]; }
   // Throws std::invalid_argument unless there is a layer, consecutive layers chain
-  // (fan_out of one is fan_in of the next) and hidden is a hidden-layer activation.
+  // (fan_out of one is fan_in of the next), hidden is a hidden-layer activation and every
+  // residual layer is a square hidden layer.
   void validate() const;
 };
 
@@ -58,9 +61,13 @@ class Network {
  public:
   // layer_units: [n_features, hidden..., n_outputs]. Throws std::invalid_argument on a bad spec
   // (fewer than two layers, a size < 1, an output-only hidden activation, a loss that does not
-  // match the output activation, a negative leaky slope).
+  // match the output activation, a negative leaky slope, residual without a hidden layer whose
+  // width equals the previous hidden layer's).
+  // residual: every hidden layer l >= 1 whose fan_in equals its fan_out (a hidden layer as wide
+  // as the one before it) computes A[l+1] = A[l] + g(A[l]·W + b) -- the lecture notes' residual
+  // form y[l+1] = y[l] + σ(K y[l] + b).
   Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
-          double leaky_slope);
+          double leaky_slope, bool residual = false);
 
   const std::vector<Index>& layer_units() const { return units_; }
   const std::vector<LayerShape>& layers() const { return layers_; }
@@ -77,6 +84,8 @@ class Network {
   Activation output_activation() const { return output_; }
   Activation activation_of(Index layer) const { return layer + 1 == n_layers() ? output_ : hidden_; }
   Loss loss() const { return loss_; }
+  bool residual(Index layer) const { return residual_[size_t(layer)] != 0; }
+  const std::vector<char>& residual_layers() const { return residual_; }
   double leaky_slope() const { return leaky_slope_; }
 
   template <class S>
@@ -99,6 +108,7 @@ class Network {
   Activation output_;
   Loss loss_;
   double leaky_slope_;
+  std::vector<char> residual_;  // per weight layer
   Index n_coefs_ = 0;
   Index n_params_ = 0;
   Index max_units_ = 0;

@@ -19,6 +19,7 @@
 
 #include "fastnn/gemm.hpp"
 #include "fastnn/inputs.hpp"
+#include "fastnn/kernels.hpp"
 #include "fastnn/network.hpp"
 #include "fastnn/optimizers.hpp"
 #include "fastnn/types.hpp"
@@ -40,6 +41,8 @@ struct ChunkWorkspace {
   Vector<S> w;      // (max_rows) sample weights, gathered likewise
   Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
   Vector<S> delta;  // dL/dZ[1..L] of the chunk
+  Vector<S> pre;    // g(Z[1..L]) when residual layers or dropout need it (BlockExtras)
+  Vector<S> skip;   // (max_rows, max_units) residual layers' backward scratch
   Vector<S> grad;   // (n_params) the chunk's unnormalised gradient
   GemmWorkspace<S> gemm;  // packing blocks for the chunk's products
   double loss_sum = 0;    // Σ w_i · row_loss_i over the chunk
@@ -63,21 +66,26 @@ template <class S>
 class Trainer {
  public:
   // batch_size: the largest batch this trainer will see. n_threads <= 0: all allowed.
-  Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads);
+  // dropout: per weight layer, the dropout rate on its output (empty: none; the output layer's
+  // must be 0), with the counter-based masks keyed by dropout_seed (see dropout.hpp).
+  Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads,
+          std::vector<double> dropout = {}, std::uint64_t dropout_seed = 0);
 
   const Network& network() const { return net_; }
   Index batch_size() const { return batch_size_; }
 
   // One epoch of mini-batch training. params: (n_params), updated in place.
   // X: (n, n_features)  Y: (n, n_outputs)  w: (n) or nullptr  order: (n) row indices or nullptr.
+  // epoch: the dropout masks' counter for this epoch (distinct for every epoch of a fit).
   // Throws std::invalid_argument on inconsistent shapes or an out-of-range index in `order`.
   template <class Optimizer>
   EpochResult run_epoch(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
                         ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
-                        const InterruptCheck& interrupt);
+                        const InterruptCheck& interrupt, std::uint64_t epoch = 0);
 
   // Loss and gradient over all rows of X as one batch (needs n <= batch_size), as scikit-learn's
   // `_backprop`: loss = Σ w·row_loss / Σ w + ½·alpha·ΣW² / Σ w;  grad: (n_params).
+  // Without dropout (the loss must be deterministic: L-BFGS's line search evaluates it).
   double loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
                            ConstMatrixMap<S> Y, const S* w);
 
@@ -110,6 +118,7 @@ class Trainer {
   void column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
                    ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
   void sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const;
+  BlockExtras<S> extras(ChunkWorkspace<S>& c, Index first_row);
   double penalty() const;
   int threads_for_batches() const;
 
@@ -121,6 +130,7 @@ class Trainer {
   bool column_mode_;
   std::vector<std::vector<std::pair<Index, Index>>> col_blocks_;  // per layer: [c0, c1) blocks
   Index n_slices_;
+  DropoutPlan dropout_;
   Workspace<S> ws_;
 };
 

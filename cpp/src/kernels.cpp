@@ -18,28 +18,51 @@ Index layer_offset(const Network& net, Index l, Index n) {
 }
 
 template <class S>
+void finish_hidden_forward(MatrixRef<S> Z, const ConstMatrixRef<S>& A_in, MatrixRef<S> pre,
+                           const Network& net, Index l, const BlockExtras<S>& extras, Index col) {
+  if (!extras.needs_pre(net, l)) return;
+  pre = Z;
+  if (net.residual(l)) Z += A_in;
+  if (extras.dropout_on(l)) extras.dropout->apply(Z, l, extras.first_row, col);
+}
+
+template <class S>
+void finish_hidden_backward(MatrixRef<S> dA, const ConstMatrixRef<S>& gz, MatrixRef<S> skip,
+                            const Network& net, Index l, const BlockExtras<S>& extras,
+                            Index col) {
+  if (extras.dropout_on(l)) extras.dropout->apply(dA, l, extras.first_row, col);
+  if (net.residual(l)) skip = dA;
+  multiply_by_derivative<S>(dA, gz, net.activation_of(l), S(net.leaky_slope()));
+}
+
+template <class S>
 void forward(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
-             const InputRows<S>& X) {
+             const InputRows<S>& X, const BlockExtras<S>& extras) {
   const Index n = X.n;
   const S slope = S(net.leaky_slope());
   for (Index l = 0; l < net.n_layers(); ++l) {
     const DenseLayer<S> layer = net.layer(params, l);
     // A_in: (n, fan_in)  W: (fan_in, fan_out)  Z: (n, fan_out)
-    MatrixMap<S> Z(act + layer_offset(net, l + 1, n), n, layer.W.cols());
+    const Index offset = layer_offset(net, l + 1, n);
+    MatrixMap<S> Z(act + offset, n, layer.W.cols());
+    ConstMatrixMap<S> A_in(act + layer_offset(net, l, n), n, layer.W.rows());  // l >= 1
     if (l == 0) {
       input_times<S>(Z, X, layer.W, gemm);
     } else {
-      gemm.a_b(Z, ConstMatrixMap<S>(act + layer_offset(net, l, n), n, layer.W.rows()), layer.W);
+      gemm.a_b(Z, A_in, layer.W);
     }
     add_bias_and_activate<S>(Z, layer.b, net.activation_of(l), slope);
+    if (l + 1 < net.n_layers() && extras.needs_pre(net, l)) {
+      finish_hidden_forward<S>(Z, A_in, MatrixMap<S>(extras.pre + offset, n, Z.cols()), net, l,
+                               extras, 0);
+    }
   }
 }
 
 template <class S>
 void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
-              const InputRows<S>& X, const S* act) {
+              const InputRows<S>& X, const S* act, const BlockExtras<S>& extras) {
   const Index n = X.n;
-  const S slope = S(net.leaky_slope());
   for (Index l = net.n_layers() - 1; l >= 0; --l) {
     const DenseLayer<S> layer = net.layer(params, l);
     DenseLayerGrad<S> g = net.layer_grad(grad, l);
@@ -52,12 +75,17 @@ void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, con
       input_transpose_times<S>(g.dW, X, dZ, gemm);
       break;
     }
-    ConstMatrixMap<S> A_in(act + layer_offset(net, l, n), n, fan_in);
+    const Index offset = layer_offset(net, l, n);
+    ConstMatrixMap<S> A_in(act + offset, n, fan_in);
     gemm.at_b(g.dW, A_in, dZ);
-    // dA_in: (n, fan_in) = dZ · Wᵀ, then times g'(z) of layer l's activation
-    MatrixMap<S> dA_in(delta + layer_offset(net, l, n), n, fan_in);
+    // dA_in: (n, fan_in) = dZ · Wᵀ (+ the residual path), then through layer l − 1's output
+    MatrixMap<S> dA_in(delta + offset, n, fan_in);
     gemm.a_bt(dA_in, dZ, layer.W);
-    multiply_by_derivative<S>(dA_in, A_in, net.activation_of(l - 1), slope);
+    MatrixMap<S> skip(extras.skip, n, fan_in);
+    if (net.residual(l)) dA_in += skip;
+    const S* gz = extras.needs_pre(net, l - 1) ? extras.pre + offset : act + offset;
+    finish_hidden_backward<S>(dA_in, ConstMatrixMap<S>(gz, n, fan_in), skip, net, l - 1, extras,
+                              0);
   }
 }
 
@@ -102,6 +130,7 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
         }
         add_bias_and_activate<S>(Z, ConstVectorMap<S>(layer.b.data(), layer.b.size()),
                                  net.activation_of(l), slope);
+        if (net.is_residual(l)) Z += ConstMatrixMap<S>(a, rows, Z.cols());
         a = Z.data();
       }
       out.middleRows(lo, rows) = ConstMatrixMap<S>(a, rows, out.cols());
@@ -110,10 +139,14 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
 }
 
 #define FASTNN_INSTANTIATE(S)                                                                     \
+  template void finish_hidden_forward<S>(MatrixRef<S>, const ConstMatrixRef<S>&, MatrixRef<S>,    \
+                                         const Network&, Index, const BlockExtras<S>&, Index);    \
+  template void finish_hidden_backward<S>(MatrixRef<S>, const ConstMatrixRef<S>&, MatrixRef<S>,   \
+                                          const Network&, Index, const BlockExtras<S>&, Index);   \
   template void forward<S>(S*, GemmWorkspace<S>&, const Network&, const S*,                       \
-                           const InputRows<S>&);                                                  \
+                           const InputRows<S>&, const BlockExtras<S>&);                           \
   template void backward<S>(S*, S*, GemmWorkspace<S>&, const Network&, const S*,                  \
-                            const InputRows<S>&, const S*);                                       \
+                            const InputRows<S>&, const S*, const BlockExtras<S>&);                \
   template void predict<S>(MatrixMap<S>, const LayerViews<S>&, const FeatureMatrix<S>&, int);
 FASTNN_INSTANTIATE(float)
 FASTNN_INSTANTIATE(double)

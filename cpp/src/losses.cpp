@@ -12,6 +12,7 @@ Loss parse_loss(const std::string& name) {
   if (name == "log_loss") return Loss::log_loss;
   if (name == "binary_log_loss") return Loss::binary_log_loss;
   if (name == "poisson") return Loss::poisson;
+  if (name == "quadratic") return Loss::quadratic;
   throw std::invalid_argument("unknown loss '" + name + "'");
 }
 
@@ -21,6 +22,7 @@ const char* loss_name(Loss loss) {
     case Loss::log_loss: return "log_loss";
     case Loss::binary_log_loss: return "binary_log_loss";
     case Loss::poisson: return "poisson";
+    case Loss::quadratic: return "quadratic";
   }
   return "?";
 }
@@ -31,6 +33,7 @@ Activation output_activation_for(Loss loss) {
     case Loss::log_loss: return Activation::softmax;
     case Loss::binary_log_loss: return Activation::logistic;
     case Loss::poisson: return Activation::exp;
+    case Loss::quadratic: return Activation::logistic;
   }
   return Activation::identity;
 }
@@ -67,6 +70,12 @@ double row_loss(const S* yhat, const S* y, Index n_outputs, Loss loss) {
         sum += xlogy(y[j], double(y[j]) / double(yhat[j])) - double(y[j]) + double(yhat[j]);
       }
       return sum;
+    case Loss::quadratic:
+      for (Index j = 0; j < n_outputs; ++j) {
+        const double d = double(y[j]) - double(yhat[j]);
+        sum += d * d;
+      }
+      return 0.5 * sum;
   }
   return sum;
 }
@@ -85,9 +94,11 @@ double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w
 }
 
 template <class S>
-void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w) {
+void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w,
+                  Loss loss) {
   // dZ, Yhat, Y: (n, n_outputs)  w: (n)
   dZ.array() = Yhat.array() - Y.array();
+  if (loss == Loss::quadratic) dZ.array() *= Yhat.array() * (S(1) - Yhat.array());
   if (w) {
     for (Index i = 0; i < dZ.rows(); ++i) dZ.row(i) *= w[i];
   }
@@ -98,8 +109,8 @@ template double weighted_loss_sum<float>(ConstMatrixMap<float>, ConstMatrixMap<f
 template double weighted_loss_sum<double>(ConstMatrixMap<double>, ConstMatrixMap<double>,
                                           const double*, Loss);
 template void output_delta<float>(MatrixMap<float>, ConstMatrixMap<float>, ConstMatrixMap<float>,
-                                  const float*);
+                                  const float*, Loss);
 template void output_delta<double>(MatrixMap<double>, ConstMatrixMap<double>,
-                                   ConstMatrixMap<double>, const double*);
+                                   ConstMatrixMap<double>, const double*, Loss);
 
 }  // namespace fastnn

@@ -7,7 +7,7 @@
 namespace fastnn {
 
 Network::Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
-                 double leaky_slope)
+                 double leaky_slope, bool residual)
     : units_(std::move(layer_units)),
       hidden_(hidden),
       output_(output),
@@ -46,6 +46,18 @@ Network::Network(std::vector<Index> layer_units, Activation hidden, Activation o
     offset += s.fan_out;
   }
   n_params_ = offset;
+  residual_.assign(layers_.size(), 0);
+  if (residual) {
+    bool any = false;
+    for (size_t l = 1; l + 1 < layers_.size(); ++l) {
+      residual_[l] = layers_[l].fan_in == layers_[l].fan_out;
+      any = any || residual_[l];
+    }
+    if (!any) {
+      throw std::invalid_argument(
+          "residual layers need two consecutive hidden layers of the same width");
+    }
+  }
   for (size_t l = 1; l < units_.size(); ++l) {
     max_units_ = std::max(max_units_, units_[l]);
     units_after_input_ += units_[l];
@@ -65,6 +77,12 @@ void LayerViews<S>::validate() const {
                                   std::to_string(layers[l].b.size()) + " entries but coefs_[" +
                                   std::to_string(l) + "] has " +
                                   std::to_string(layers[l].W.cols()) + " columns");
+    }
+    if (is_residual(Index(l)) && (l == 0 || l + 1 == layers.size() ||
+                                  layers[l].W.rows() != layers[l].W.cols())) {
+      throw std::invalid_argument("layer " + std::to_string(l) +
+                                  " cannot be residual: only square hidden layers after the "
+                                  "first can");
     }
     if (l > 0 && layers[l].W.rows() != layers[l - 1].W.cols()) {
       throw std::invalid_argument("coefs_[" + std::to_string(l) + "] has " +

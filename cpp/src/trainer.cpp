@@ -50,7 +50,8 @@ Index min_chunk_rows(const Network& net) {
 }
 
 template <class S>
-Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads)
+Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads,
+                    std::vector<double> dropout, std::uint64_t dropout_seed)
     : net_(std::move(net)),
       batch_size_(batch_size),
       alpha_(alpha),
@@ -64,6 +65,17 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   }
   if (batch_size_ < 1) throw std::invalid_argument("batch_size must be >= 1");
   if (!(alpha_ >= 0)) throw std::invalid_argument("alpha must be >= 0");
+  if (!dropout.empty()) {
+    if (Index(dropout.size()) != net_.n_layers()) {
+      throw std::invalid_argument("dropout needs one rate per layer");
+    }
+    for (double r : dropout) {
+      if (!(r >= 0 && r < 1)) throw std::invalid_argument("dropout rates must be in [0, 1)");
+    }
+    if (dropout.back() != 0) throw std::invalid_argument("the output layer has no dropout");
+  }
+  dropout_.rates = std::move(dropout);
+  dropout_.seed = dropout_seed;
   // The largest block of rows any batch of <= batch_size rows produces.
   Index max_rows = column_mode_ ? batch_size_ : 0;
   for (Index rows = 1; rows <= batch_size_ && !column_mode_; ++rows) {
@@ -93,6 +105,10 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
     c.w.resize(max_rows);
     c.act.resize(max_rows * net_.units_after_input());
     c.delta.resize(max_rows * net_.units_after_input());
+    bool residual = false;
+    for (char r : net_.residual_layers()) residual = residual || r;
+    if (residual || dropout_.any()) c.pre.resize(max_rows * net_.units_after_input());
+    if (residual) c.skip.resize(max_rows * net_.max_units());
     c.grad.resize(net_.n_params());
     if (!column_mode_) c.gemm = GemmWorkspace<S>(max_dim);
   }
@@ -135,7 +151,7 @@ void Trainer<S>::loss_and_output_delta(ChunkWorkspace<S>& c, ConstMatrixMap<S> o
   const Index n = out.rows();
   c.loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss());
   c.weight_sum = w ? double(ConstVectorMap<S>(w, n).sum()) : double(n);
-  output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w);
+  output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w, net_.loss());
 }
 
 template <class S>
@@ -164,12 +180,19 @@ void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows,
     for (Index i = 0; i < n; ++i) Xc.row(i) = X.dense().row(Index(order[lo + i]));
   }
   const InputRows<S> input = input_rows(X, order, lo, n, c.x.data());
-  forward<S>(c.act.data(), c.gemm, net_, params, input);
+  const BlockExtras<S> ex = extras(c, lo);
+  forward<S>(c.act.data(), c.gemm, net_, params, input, ex);
   const Index L = net_.n_layers();
   loss_and_output_delta(c, ConstMatrixMap<S>(c.act.data() + layer_offset(net_, L, n), n, n_outputs),
                         ConstMatrixMap<S>(y, n, n_outputs), wc,
                         c.delta.data() + layer_offset(net_, L, n));
-  backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, input, c.act.data());
+  backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, input, c.act.data(), ex);
+}
+
+template <class S>
+BlockExtras<S> Trainer<S>::extras(ChunkWorkspace<S>& c, Index first_row) {
+  return {c.pre.size() ? c.pre.data() : nullptr, c.skip.size() ? c.skip.data() : nullptr,
+          dropout_.any() ? &dropout_ : nullptr, first_row};
 }
 
 template <class S>
@@ -215,12 +238,12 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
   const S* y = order ? c.y.data() : Y.data() + start * n_outputs;
   const S* wb = w ? (order ? c.w.data() : w + start) : nullptr;
   const InputRows<S> input = input_rows(X, order, start, rows, c.x.data());
-  const auto act = [&](Index l) {  // A[l]: (rows, units[l])
-    return MatrixMap<S>(c.act.data() + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
+  const BlockExtras<S> ex = extras(c, start);
+  const auto in_buffer = [&](S* buffer, Index l) {  // layer l's (rows, units[l]) in a buffer
+    return MatrixMap<S>(buffer + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
   };
-  const auto delta = [&](Index l) {  // dL/dZ[l]: (rows, units[l])
-    return MatrixMap<S>(c.delta.data() + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
-  };
+  const auto act = [&](Index l) { return in_buffer(c.act.data(), l); };      // A[l]
+  const auto delta = [&](Index l) { return in_buffer(c.delta.data(), l); };  // dL/dZ[l]
   // Forward, layer by layer: Z[:, block] = A_in · W[:, block], bias and activation.
   for (Index l = 0; l < L; ++l) {
     const DenseLayer<S> layer = net_.layer(params, l);
@@ -237,6 +260,12 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
       add_bias_and_activate<S>(Z.middleCols(c0, c1 - c0),
                                ConstVectorMap<S>(layer.b.data() + c0, c1 - c0),
                                net_.activation_of(l), slope);
+      if (l + 1 < L && ex.needs_pre(net_, l)) {
+        // A residual layer is square: its input has the same column blocks.
+        finish_hidden_forward<S>(Z.middleCols(c0, c1 - c0), act(l).middleCols(c0, c1 - c0),
+                                 in_buffer(ex.pre, l + 1).middleCols(c0, c1 - c0), net_, l, ex,
+                                 c0);
+      }
       if (l + 1 == L) {  // the single output block: loss and output delta of the batch
         loss_and_output_delta(c, ConstMatrixMap<S>(Z.data(), rows, n_outputs),
                               ConstMatrixMap<S>(y, rows, n_outputs), wb, delta(L).data());
@@ -250,10 +279,13 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
 #pragma omp for schedule(static)
     for (Index b = 0; b < Index(blocks.size()); ++b) {
       const auto [c0, c1] = blocks[size_t(b)];
-      MatrixMap<S> dA = delta(l);
-      gemm.a_bt(dA.middleCols(c0, c1 - c0), delta(l + 1), layer.W.middleRows(c0, c1 - c0));
-      multiply_by_derivative<S>(dA.middleCols(c0, c1 - c0), act(l).middleCols(c0, c1 - c0),
-                                net_.activation_of(l - 1), slope);
+      auto dA = delta(l).middleCols(c0, c1 - c0);
+      gemm.a_bt(dA, delta(l + 1), layer.W.middleRows(c0, c1 - c0));
+      MatrixMap<S> skip(ex.skip, rows, net_.layer_units()[size_t(l)]);
+      if (net_.residual(l)) dA += skip.middleCols(c0, c1 - c0);
+      const auto gz = in_buffer(ex.needs_pre(net_, l - 1) ? ex.pre : c.act.data(), l);
+      finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), skip.middleCols(c0, c1 - c0),
+                                net_, l - 1, ex, c0);
     }
   }
   // Weight gradients over the whole batch, by column tiles of every layer.
@@ -312,8 +344,9 @@ template <class S>
 template <class Optimizer>
 EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
                                   ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
-                                  const InterruptCheck& interrupt) {
+                                  const InterruptCheck& interrupt, std::uint64_t epoch) {
   check_inputs(X, Y, order);
+  dropout_.epoch = epoch;
   const Index n = X.rows();
   EpochResult result;
   auto last_poll = std::chrono::steady_clock::now();
@@ -370,6 +403,7 @@ template <class S>
 double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
                                      ConstMatrixMap<S> Y, const S* w) {
   check_inputs(X, Y, nullptr);
+  if (dropout_.any()) throw std::invalid_argument("the full-batch loss is without dropout");
   const Index n = X.rows();
   if (n > batch_size_) throw std::invalid_argument("more rows than this trainer was built for");
   if (n < 1) throw std::invalid_argument("X has no rows");
@@ -399,15 +433,15 @@ template class Trainer<float>;
 template class Trainer<double>;
 template EpochResult Trainer<float>::run_epoch<SGDState<float>>(
     float*, SGDState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
-    const float*, const std::int64_t*, const InterruptCheck&);
+    const float*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
 template EpochResult Trainer<double>::run_epoch<SGDState<double>>(
     double*, SGDState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
-    const double*, const std::int64_t*, const InterruptCheck&);
+    const double*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
 template EpochResult Trainer<float>::run_epoch<AdamState<float>>(
     float*, AdamState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
-    const float*, const std::int64_t*, const InterruptCheck&);
+    const float*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
 template EpochResult Trainer<double>::run_epoch<AdamState<double>>(
     double*, AdamState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
-    const double*, const std::int64_t*, const InterruptCheck&);
+    const double*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
 
 }  // namespace fastnn

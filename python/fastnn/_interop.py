@@ -106,6 +106,10 @@ def to_sklearn(model):
         If ``model`` is not fitted.
     TypeError
         If ``model`` is not a fastnn MLP estimator.
+    ValueError
+        If ``model`` computes something scikit-learn's MLPs cannot: ``activation='leaky_relu'``,
+        residual layers, or a classifier with ``loss='squared_error'``. (``dropout`` and
+        ``weight_init`` only change training, and are dropped.)
 
     Notes
     -----
@@ -135,7 +139,22 @@ def to_sklearn(model):
         )
     check_is_fitted(model)
     params = _estimator_params(model)
-    params.pop("n_threads", None)
+    # fastnn's additions. Those used only in training (threads, dropout, initialisation) are
+    # dropped; those that change what the network computes have no scikit-learn equivalent.
+    for name in ("n_threads", "dropout", "weight_init", "leaky_relu_slope"):
+        params.pop(name, None)
+    residual = params.pop("residual", False)
+    loss = params.get("loss", "log_loss") if is_classifier(model) else None
+    if is_classifier(model):
+        params.pop("loss", None)
+    if params["activation"] == "leaky_relu" or (residual and any(model._residual_layers())) or (
+        loss == "squared_error"
+    ):
+        raise ValueError(
+            "This model uses a fastnn extension scikit-learn does not have (activation="
+            "'leaky_relu', residual layers or a classifier's loss='squared_error'): it cannot "
+            "be converted."
+        )
     estimator_class = SkMLPClassifier if is_classifier(model) else SkMLPRegressor
     return _copy_fitted_state(model, estimator_class(**params))
 

@@ -47,8 +47,7 @@ _LOSS_OF_OUTPUT = {
     "exp": "poisson",
 }
 
-# leaky_relu's slope for z < 0 (the activation is not exposed yet; the core supports it).
-_LEAKY_SLOPE = 0.01
+_WEIGHT_INITS = {"sklearn", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
 _CSR_MATRICES = {np.dtype(np.float32): _core.CsrMatrix32, np.dtype(np.float64): _core.CsrMatrix64}
@@ -99,7 +98,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -125,6 +124,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "leaky_relu_slope": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "weight_init": [StrOptions(_WEIGHT_INITS), Interval(Real, 0, None, closed="neither")],
+        "residual": ["boolean"],
     }
 
     @abstractmethod
@@ -155,6 +158,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         n_threads,
+        leaky_relu_slope,
+        dropout,
+        weight_init,
+        residual,
     ):
         self.activation = activation
         self.solver = solver
@@ -181,11 +188,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_threads = n_threads
+        self.leaky_relu_slope = leaky_relu_slope
+        self.dropout = dropout
+        self.weight_init = weight_init
+        self.residual = residual
 
     # -- the network as the core sees it ------------------------------------------------------
 
     def _core_threads(self):
         return 0 if self.n_threads is None else int(self.n_threads)
+
+    def _core_loss(self):
+        """The core's name for the loss: the output activation's canonical loss, or the lecture
+        notes' quadratic cost for a classifier with loss='squared_error' (sigmoid outputs)."""
+        if is_classifier(self) and self.loss == "squared_error":
+            return "quadratic"
+        return _LOSS_OF_OUTPUT[self.out_activation_]
 
     def _network(self):
         layer_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
@@ -193,8 +211,32 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             layer_units,
             self.activation,
             self.out_activation_,
-            _LOSS_OF_OUTPUT[self.out_activation_],
+            self._core_loss(),
+            float(self.leaky_relu_slope),
+            bool(self.residual),
         )
+
+    def _residual_layers(self):
+        """Per layer, whether it is residual (see the ``residual`` parameter)."""
+        n = len(self.coefs_)
+        return [
+            bool(self.residual) and 1 <= i < n - 1 and c.shape[0] == c.shape[1]
+            for i, c in enumerate(self.coefs_)
+        ]
+
+    def _dropout_rates(self, n_hidden):
+        """The dropout rate of every weight layer's output (the output layer's is 0)."""
+        rates = np.asarray(self.dropout, dtype=np.float64)
+        if rates.ndim == 0:
+            rates = np.full(n_hidden, float(rates))
+        if rates.ndim != 1 or rates.shape[0] != n_hidden:
+            raise ValueError(
+                "dropout must be a float or have one rate per hidden layer (%d), got %r."
+                % (n_hidden, self.dropout)
+            )
+        if not np.all((rates >= 0) & (rates < 1)):
+            raise ValueError("dropout rates must be in [0, 1), got %r." % (self.dropout,))
+        return [float(r) for r in rates] + [0.0]
 
     def _unpack(self, params):
         """Point ``coefs_`` / ``intercepts_`` at views of the flat vector ``params``."""
@@ -248,9 +290,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             [_as_core_array(b, dtype) for b in self.intercepts_],
             self.activation,
             self.out_activation_,
-            _LEAKY_SLOPE,
+            float(self.leaky_relu_slope),
             _as_core_matrix(X, dtype),
             self._core_threads(),
+            self._residual_layers() if self.residual else [],
         )
 
     # -- fitting ------------------------------------------------------------------------------
@@ -263,6 +306,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if not is_classifier(self):
             self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self.loss == "squared_error":
+            self.out_activation_ = "logistic"  # the lecture notes' sigmoid outputs
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -290,11 +335,30 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.best_validation_score_ = None
 
     def _init_coef(self, fan_in, fan_out, dtype):
-        # Glorot et al.'s uniform initialisation, drawn exactly as scikit-learn draws it.
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        init_bound = np.sqrt(factor / (fan_in + fan_out))
-        coef_init = self._random_state.uniform(-init_bound, init_bound, (fan_in, fan_out))
-        intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
+        rng = self._random_state
+        init = self.weight_init
+        if isinstance(init, str) and init == "sklearn":
+            # Glorot et al.'s uniform initialisation, drawn exactly as scikit-learn draws it
+            # (intercepts too; the bound's factor is 2 for logistic units).
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            init_bound = np.sqrt(factor / (fan_in + fan_out))
+            coef_init = rng.uniform(-init_bound, init_bound, (fan_in, fan_out))
+            intercept_init = rng.uniform(-init_bound, init_bound, fan_out)
+        elif isinstance(init, str):
+            # Glorot/Xavier (variance 2 / (fan_in + fan_out)) or He (variance 2 / fan_in),
+            # normal or uniform with that variance; intercepts start at zero.
+            variance = 2.0 / (fan_in + fan_out) if init.startswith("glorot") else 2.0 / fan_in
+            if init.endswith("uniform"):
+                bound = np.sqrt(3.0 * variance)
+                coef_init = rng.uniform(-bound, bound, (fan_in, fan_out))
+            else:
+                coef_init = rng.normal(0.0, np.sqrt(variance), (fan_in, fan_out))
+            intercept_init = np.zeros(fan_out)
+        else:
+            # A number sigma: weights and intercepts from N(0, sigma^2), as in the lecture
+            # notes' worked example (sigma = 0.5).
+            coef_init = rng.normal(0.0, float(init), (fan_in, fan_out))
+            intercept_init = rng.normal(0.0, float(init), fan_out)
         return coef_init.astype(dtype, copy=False), intercept_init.astype(dtype, copy=False)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -304,6 +368,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         hidden_layer_sizes = list(hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        dropout_rates = self._dropout_rates(len(hidden_layer_sizes))
+        if any(dropout_rates) and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                "dropout needs a stochastic solver ('sgd' or 'adam'), got solver=%r."
+                % self.solver
+            )
+        if self.residual and not any(
+            a == b for a, b in zip(hidden_layer_sizes[:-1], hidden_layer_sizes[1:])
+        ):
+            raise ValueError(
+                "residual=True needs two consecutive hidden layers of the same width, got "
+                "hidden_layer_sizes=%s." % (hidden_layer_sizes,)
+            )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -322,7 +399,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._initialize(y, layer_units, X.dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental)
+            self._fit_stochastic(X, y, sample_weight, incremental, dropout_rates)
         elif self.solver == "lbfgs":
             self._fit_lbfgs(X, y, sample_weight)
 
@@ -372,7 +449,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.loss_ = np.float64(opt_res.fun)
         self._unpack(opt_res.x)
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, dropout_rates):
         model_dtype = self.coefs_[0].dtype
         dtype = _compute_dtype(X.dtype, model_dtype)
         params = _pack(self.coefs_, self.intercepts_, dtype)
@@ -436,8 +513,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X_train, Y_train, sample_weight_train = self._core_inputs(
             X_train, y_train, sample_weight_train
         )
+        dropout_seed = 0
+        if any(dropout_rates):
+            # The masks' key: drawn once per call, then counter-based (see cpp/fastnn/dropout.hpp).
+            dropout_seed = int(self._random_state.randint(np.iinfo(np.int64).max))
+        else:
+            dropout_rates = []
         trainer = _TRAINERS[dtype](
-            self._network(), X_train.shape[1], batch_size, self.alpha, self._core_threads()
+            self._network(), X_train.shape[1], batch_size, self.alpha, self._core_threads(),
+            dropout_rates, dropout_seed,
         )
 
         try:
@@ -455,7 +539,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     if not np.all(np.add.reduceat(sw, np.arange(0, n_samples, batch_size))):
                         raise ZeroDivisionError("Weights sum to zero, can't be normalized")
                 accumulated_loss = self._optimizer.run_epoch(
-                    trainer, params, X_train, Y_train, sample_weight_train, order
+                    trainer, params, X_train, Y_train, sample_weight_train, order, self.t_
                 )
 
                 self.n_iter_ += 1
@@ -597,13 +681,47 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     Parameters, attributes and methods are those of
     :class:`sklearn.neural_network.MLPClassifier` (scikit-learn 1.9); see its documentation.
-    The one addition:
+    The additions (their defaults keep scikit-learn's behaviour):
 
     n_threads : int, default=None
         Threads used for training and prediction. None uses every core the process may use
         (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``). Results are bitwise
         identical whatever the number of threads.
+
+    leaky_relu_slope : float, default=0.01
+        The slope ``a`` of ``activation='leaky_relu'`` for z < 0: g(z) = z for z >= 0, a·z
+        otherwise (the lecture notes use a = 0.1). Ignored by the other activations.
+
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden layers' outputs (one rate for all, or one per hidden layer),
+        in [0, 1). Training samples a thinned network per example and mini-batch (kept units
+        scaled by 1 / (1 - rate)); prediction uses the whole network, so every unit's expected
+        output is the same in both. Masks come from a counter-based generator keyed by
+        ``random_state``, the epoch and the row: results stay bitwise identical whatever the
+        number of threads. Stochastic solvers only.
+
+    weight_init : {'sklearn', 'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal'} \
+            or float, default='sklearn'
+        Initial weights. 'sklearn' draws exactly as scikit-learn does; Glorot/Xavier
+        (variance 2 / (fan_in + fan_out)) and He (variance 2 / fan_in) draw the weights and
+        start the intercepts at zero; a float sigma draws weights and intercepts from
+        N(0, sigma^2).
+
+    residual : bool, default=False
+        Residual hidden layers: every hidden layer as wide as the hidden layer before it
+        computes y[l+1] = y[l] + g(W y[l] + b) (the lecture notes' form). Needs two consecutive
+        hidden layers of the same width.
+
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        'squared_error' is the lecture notes' quadratic cost 1/N sum ½||y - F(x)||² on
+        sigmoid outputs with one-hot targets (``predict_proba`` then normalises the outputs of
+        a multiclass model to sum to one).
     """
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "squared_error"})],
+    }
 
     def __init__(
         self,
@@ -632,6 +750,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_threads=None,
+        leaky_relu_slope=0.01,
+        dropout=0.0,
+        weight_init="sklearn",
+        residual=False,
+        loss="log_loss",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -643,7 +766,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             learning_rate_init=learning_rate_init,
             power_t=power_t,
             max_iter=max_iter,
-            loss="log_loss",
+            loss=loss,
             shuffle=shuffle,
             random_state=random_state,
             tol=tol,
@@ -659,6 +782,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_threads=n_threads,
+            leaky_relu_slope=leaky_relu_slope,
+            dropout=dropout,
+            weight_init=weight_init,
+            residual=residual,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -792,6 +919,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             y_pred = y_pred.ravel()
         if y_pred.ndim == 1:
             return np.vstack([1 - y_pred, y_pred]).T
+        if self.loss == "squared_error" and self._label_binarizer.y_type_ == "multiclass":
+            # Independent sigmoid outputs: normalised into a distribution over the classes.
+            y_pred /= np.maximum(y_pred.sum(axis=1, keepdims=True), np.finfo(y_pred.dtype).tiny)
         return y_pred
 
     def __sklearn_tags__(self):
@@ -805,12 +935,36 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters, attributes and methods are those of
     :class:`sklearn.neural_network.MLPRegressor` (scikit-learn 1.9); see its documentation.
-    The one addition:
+    The additions (their defaults keep scikit-learn's behaviour):
 
     n_threads : int, default=None
         Threads used for training and prediction. None uses every core the process may use
         (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``). Results are bitwise
         identical whatever the number of threads.
+
+    leaky_relu_slope : float, default=0.01
+        The slope ``a`` of ``activation='leaky_relu'`` for z < 0: g(z) = z for z >= 0, a·z
+        otherwise (the lecture notes use a = 0.1). Ignored by the other activations.
+
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden layers' outputs (one rate for all, or one per hidden layer),
+        in [0, 1). Training samples a thinned network per example and mini-batch (kept units
+        scaled by 1 / (1 - rate)); prediction uses the whole network, so every unit's expected
+        output is the same in both. Masks come from a counter-based generator keyed by
+        ``random_state``, the epoch and the row: results stay bitwise identical whatever the
+        number of threads. Stochastic solvers only.
+
+    weight_init : {'sklearn', 'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal'} \
+            or float, default='sklearn'
+        Initial weights. 'sklearn' draws exactly as scikit-learn does; Glorot/Xavier
+        (variance 2 / (fan_in + fan_out)) and He (variance 2 / fan_in) draw the weights and
+        start the intercepts at zero; a float sigma draws weights and intercepts from
+        N(0, sigma^2).
+
+    residual : bool, default=False
+        Residual hidden layers: every hidden layer as wide as the hidden layer before it
+        computes y[l+1] = y[l] + g(W y[l] + b) (the lecture notes' form). Needs two consecutive
+        hidden layers of the same width.
     """
 
     _parameter_constraints: dict = {
@@ -846,6 +1000,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         n_threads=None,
+        leaky_relu_slope=0.01,
+        dropout=0.0,
+        weight_init="sklearn",
+        residual=False,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -873,6 +1031,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_threads=n_threads,
+            leaky_relu_slope=leaky_relu_slope,
+            dropout=dropout,
+            weight_init=weight_init,
+            residual=residual,
         )
 
     def predict(self, X):

@@ -28,11 +28,11 @@ class SGDOptimizer:
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
 
-    def run_epoch(self, trainer, params, X, Y, sample_weight, order):
+    def run_epoch(self, trainer, params, X, Y, sample_weight, order, epoch):
         self.velocity = _writable(self.velocity, params.dtype)
         return trainer.run_epoch_sgd(
             params, self.velocity, X, Y, sample_weight, order,
-            self.learning_rate, self.momentum, bool(self.nesterov),
+            self.learning_rate, self.momentum, bool(self.nesterov), epoch,
         )
 
     def iteration_ends(self, time_step):
@@ -67,14 +67,14 @@ class AdamOptimizer:
         self.ms = np.zeros(n_params, dtype=dtype)
         self.vs = np.zeros(n_params, dtype=dtype)
 
-    def run_epoch(self, trainer, params, X, Y, sample_weight, order):
+    def run_epoch(self, trainer, params, X, Y, sample_weight, order, epoch):
         self.ms = _writable(self.ms, params.dtype)
         self.vs = _writable(self.vs, params.dtype)
         self._t = _writable(self._t, np.int64)
         try:
             return trainer.run_epoch_adam(
                 params, self.ms, self.vs, self._t, X, Y, sample_weight, order,
-                self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
+                self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon, epoch,
             )
         finally:  # also after Ctrl-C, which leaves the steps already taken in place
             if self.t:

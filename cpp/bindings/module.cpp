@@ -125,14 +125,15 @@ double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, co
 
 template <class S>
 double loss_and_gradient(Trainer<S>& trainer, const Array<S>& params, const py::object& X,
-                         const Array<S>& Y, const py::object& sample_weight, Array<S>& grad) {
+                         const Array<S>& Y, const py::object& sample_weight, Array<S>& grad,
+                         std::uint64_t epoch = 0) {
   const S* p = params_data(params, trainer.network());
   S* g = vector_data(grad, trainer.network().n_params(), "grad");
   const FeatureMatrix<S> x = feature_matrix<S>(X);
   const ConstMatrixMap<S> y = matrix_view(Y, "Y");
   const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
   py::gil_scoped_release release;
-  return trainer.loss_and_gradient(g, p, x, y, w);
+  return trainer.loss_and_gradient(g, p, x, y, w, epoch);
 }
 
 template <class S>
@@ -188,12 +189,13 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
       .def(
           "loss_and_gradient",
           [](Trainer<S>& t, const Array<S>& params, const py::object& X, const Array<S>& Y,
-             const py::object& sample_weight, Array<S> grad) {
-            return loss_and_gradient(t, params, X, Y, sample_weight, grad);
+             const py::object& sample_weight, Array<S> grad, std::uint64_t epoch) {
+            return loss_and_gradient(t, params, X, Y, sample_weight, grad, epoch);
           },
           py::arg("params").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
-          py::arg("sample_weight"), py::arg("grad").noconvert(),
-          "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop.");
+          py::arg("sample_weight"), py::arg("grad").noconvert(), py::arg("epoch") = 0,
+          "Full-batch loss (returned) and gradient (written into grad), as sklearn's _backprop; "
+          "with dropout, of the network thinned by epoch's masks.");
 
   m.def(
       "all_finite", [](const Array<S>& X) { return all_finite<S>(matrix_view(X, "X")); },

@@ -32,6 +32,22 @@ inline int thread_id() {
 #endif
 }
 
+// Runs body() on a team of `threads` threads, or -- for one thread -- directly on the caller.
+// body's work-sharing constructs (omp for / master / single) are orphaned, so they bind to the
+// team, or run serially without one. (A region with `if (false)` would still start a team of
+// one, whose barriers cost a futex system call each: ~1 µs a mini-batch on tiny networks.)
+template <class Body>
+void run_in_team([[maybe_unused]] int threads, Body&& body) {
+#ifdef _OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    body();
+    return;
+  }
+#endif
+  body();
+}
+
 // requested <= 0 means "all the calling thread may use".
 inline int resolve_threads(int requested) {
   const int n = requested > 0 ? requested : max_threads();

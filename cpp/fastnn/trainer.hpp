@@ -85,9 +85,10 @@ class Trainer {
 
   // Loss and gradient over all rows of X as one batch (needs n <= batch_size), as scikit-learn's
   // `_backprop`: loss = Σ w·row_loss / Σ w + ½·alpha·ΣW² / Σ w;  grad: (n_params).
-  // Without dropout (the loss must be deterministic: L-BFGS's line search evaluates it).
+  // With dropout, the network thinned by the masks of `epoch` (rows numbered from 0): a fixed
+  // function of params, for gradient checks (L-BFGS is not offered with dropout).
   double loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
-                           ConstMatrixMap<S> Y, const S* w);
+                           ConstMatrixMap<S> Y, const S* w, std::uint64_t epoch = 0);
 
  private:
   void check_inputs(const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,

@@ -71,7 +71,9 @@ void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activat
     case Activation::logistic: d = d * a * (S(1) - a); break;
     case Activation::tanh: d = d * (S(1) - a.square()); break;
     case Activation::relu: d = (a == S(0)).select(S(0), d); break;
-    case Activation::leaky_relu: d = (a < S(0)).select(slope * d, d); break;
+    // a > 0 exactly where z > 0 (slope >= 0): a slope of 0 (or one underflowing slope * z)
+    // gives a = -0.0 for z < 0, whose derivative is the slope, not 1.
+    case Activation::leaky_relu: d = (a > S(0)).select(d, slope * d); break;
     case Activation::softmax:
     case Activation::exp:
       // Output-only: the loss gives dL/dz directly. Network rejects them as hidden activations,

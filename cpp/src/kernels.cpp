@@ -94,7 +94,7 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
              int n_threads) {
   const Index n = X.rows();
   const Index n_blocks = (n + kPredictBlockRows - 1) / kPredictBlockRows;
-  [[maybe_unused]] const int threads =
+  const int threads =
       int(std::min<Index>(resolve_threads(n_threads), std::max<Index>(n_blocks, 1)));
   const Index L = Index(net.layers.size());
   const S slope = S(net.leaky_slope);
@@ -104,8 +104,7 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
     max_dim = std::max(max_dim, layer.W.cols());
     max_units = std::max(max_units, layer.W.cols());
   }
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
+  run_in_team(threads, [&] {
     // Two ping-pong buffers of one block, Eigen-aligned: vectorised exp/tanh peel to alignment,
     // so activations are evaluated only where alignment is fixed, never in the caller's memory.
     Vector<S> buffers[2];
@@ -135,7 +134,7 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
       }
       out.middleRows(lo, rows) = ConstMatrixMap<S>(a, rows, out.cols());
     }
-  }
+  });
 }
 
 #define FASTNN_INSTANTIATE(S)                                                                     \

@@ -350,13 +350,14 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
   const Index n = X.rows();
   EpochResult result;
   auto last_poll = std::chrono::steady_clock::now();
-  [[maybe_unused]] const int threads = threads_for_batches();  // only OpenMP reads it
+  const int threads = threads_for_batches();
   bool stop = false;  // set by the master; read by all only after the next barrier
   // Two barriers a mini-batch: after the chunks' forward/backward passes, and after the update.
   // Static schedules: a thread keeps the same chunks' workspaces and parameter slices in its
   // cache from batch to batch (dynamic hand-out measured ~15% slower on an idle machine).
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
+  // The work-sharing constructs are orphaned in the lambda: run by a team, or by the caller
+  // alone (see run_in_team).
+  run_in_team(threads, [&] {
     for (Index start = 0; start < n; start += batch_size_) {
       const Index rows = std::min(batch_size_, n - start);
       const Index n_chunks = column_mode_ ? 1 : chunk_count(rows, min_rows_);
@@ -394,24 +395,23 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
         }
       }
     }
-  }
+  });
   result.interrupted = stop;
   return result;
 }
 
 template <class S>
 double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
-                                     ConstMatrixMap<S> Y, const S* w) {
+                                     ConstMatrixMap<S> Y, const S* w, std::uint64_t epoch) {
   check_inputs(X, Y, nullptr);
-  if (dropout_.any()) throw std::invalid_argument("the full-batch loss is without dropout");
+  dropout_.epoch = epoch;
   const Index n = X.rows();
   if (n > batch_size_) throw std::invalid_argument("more rows than this trainer was built for");
   if (n < 1) throw std::invalid_argument("X has no rows");
   const Index n_chunks = column_mode_ ? 1 : chunk_count(n, min_rows_);
-  [[maybe_unused]] const int threads = threads_for_batches();  // only OpenMP reads it
+  const int threads = threads_for_batches();
   double sw_sum = 0, loss_sum = 0;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
+  run_in_team(threads, [&] {
     if (column_mode_) {
       column_pass(0, n, params, X, Y, w, nullptr);
     } else {
@@ -424,7 +424,7 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
     sum_chunks(n_chunks, &loss_sum, &sw_sum);
 #pragma omp for schedule(static)
     for (Index s = 0; s < n_slices_; ++s) reduce_slice(s, n_chunks, params, sw_sum);
-  }
+  });
   VectorMap<S>(grad, net_.n_params()) = ws_.chunks[0].grad;
   return loss_sum / sw_sum + 0.5 * alpha_ * penalty() / sw_sum;
 }

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,46 @@ double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, co
   return result.accumulated_loss;
 }
 
+// Epochs until scikit-learn's rules stop training (see Trainer::run_epochs). sample_idx, key
+// and pos are None when not shuffling; otherwise the (n) row order and the RandomState's
+// MT19937 state (624 words, position), all updated in place. Returns (epochs, interrupted): on
+// Ctrl-C the pending KeyboardInterrupt is cleared and reported, so that Python records the
+// epochs completed before raising it again.
+template <class S, class Optimizer>
+py::tuple run_epochs(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer,
+                     const py::object& X, const Array<S>& Y, const py::object& sample_weight,
+                     const py::object& sample_idx, const py::object& key, const py::object& pos,
+                     Index max_epochs, EpochRule& rule, py::array_t<double, py::array::c_style> losses) {
+  S* p = vector_data(params, trainer.network().n_params(), "params");
+  const FeatureMatrix<S> x = feature_matrix<S>(X);
+  const ConstMatrixMap<S> y = matrix_view(Y, "Y");
+  const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
+  double* out = vector_data(losses, max_epochs, "losses");
+  std::int64_t* order = nullptr;
+  std::optional<LegacyShuffler> shuffler;
+  if (!sample_idx.is_none()) {
+    auto idx = sample_idx.cast<py::array_t<std::int64_t, py::array::c_style>>();
+    auto k = key.cast<py::array_t<std::uint32_t, py::array::c_style>>();
+    auto ps = pos.cast<py::array_t<std::int64_t, py::array::c_style>>();
+    order = vector_data(idx, x.rows(), "sample_idx");
+    std::int64_t* position = vector_data(ps, 1, "pos");
+    if (*position < 0 || *position > LegacyShuffler::kStateSize) {
+      throw py::value_error("pos must be in [0, 624]");
+    }
+    if (x.rows() > Index(0xffffffffLL)) throw py::value_error("too many rows to shuffle here");
+    shuffler.emplace(vector_data(k, LegacyShuffler::kStateSize, "key"), position);
+  }
+  Index epochs;
+  bool interrupted;
+  {
+    py::gil_scoped_release release;
+    epochs = trainer.run_epochs(p, optimizer, x, y, w, order, shuffler ? &*shuffler : nullptr,
+                                max_epochs, rule, out, python_interrupted, &interrupted);
+  }
+  if (interrupted) PyErr_Clear();
+  return py::make_tuple(epochs, interrupted);
+}
+
 template <class S>
 double loss_and_gradient(Trainer<S>& trainer, const Array<S>& params, const py::object& X,
                          const Array<S>& Y, const py::object& sample_weight, Array<S>& grad,
@@ -186,6 +227,44 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
           py::arg("sample_weight"), py::arg("order"), py::arg("learning_rate_init"),
           py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("epoch") = 0,
           "One Adam epoch; returns the accumulated loss. t: int64 (1,), the step count, updated.")
+      .def(
+          "run_epochs_sgd",
+          [](Trainer<S>& t, Array<S> params, Array<S> velocity, const py::object& X,
+             const Array<S>& Y, const py::object& sample_weight, const py::object& sample_idx,
+             const py::object& key, const py::object& pos, Index max_epochs, EpochRule& rule,
+             py::array_t<double, py::array::c_style> losses, double momentum, bool nesterov) {
+            SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
+                            S(rule.learning_rate), S(momentum), nesterov};
+            return run_epochs(t, params, sgd, X, Y, sample_weight, sample_idx, key, pos,
+                              max_epochs, rule, losses);
+          },
+          py::arg("params").noconvert(), py::arg("velocity").noconvert(), py::arg("X"),
+          py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("sample_idx"),
+          py::arg("key"), py::arg("pos"), py::arg("max_epochs"), py::arg("rule"),
+          py::arg("losses").noconvert(), py::arg("momentum"), py::arg("nesterov"),
+          "SGD epochs until scikit-learn's rules stop; returns (epochs, interrupted).")
+      .def(
+          "run_epochs_adam",
+          [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
+             py::array_t<std::int64_t, py::array::c_style> step, const py::object& X,
+             const Array<S>& Y, const py::object& sample_weight, const py::object& sample_idx,
+             const py::object& key, const py::object& pos, Index max_epochs, EpochRule& rule,
+             py::array_t<double, py::array::c_style> losses, double learning_rate_init,
+             double beta_1, double beta_2, double epsilon) {
+            const Index n = t.network().n_params();
+            AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
+                              vector_data(step, 1, "t"), learning_rate_init, beta_1, beta_2,
+                              epsilon};
+            return run_epochs(t, params, adam, X, Y, sample_weight, sample_idx, key, pos,
+                              max_epochs, rule, losses);
+          },
+          py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
+          py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
+          py::arg("sample_weight"), py::arg("sample_idx"), py::arg("key"), py::arg("pos"),
+          py::arg("max_epochs"), py::arg("rule"), py::arg("losses").noconvert(),
+          py::arg("learning_rate_init"), py::arg("beta_1"), py::arg("beta_2"),
+          py::arg("epsilon"),
+          "Adam epochs until scikit-learn's rules stop; returns (epochs, interrupted).")
       .def(
           "loss_and_gradient",
           [](Trainer<S>& t, const Array<S>& params, const py::object& X, const Array<S>& Y,
@@ -277,6 +356,37 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("residual_layers", [](const Network& n) {
         return std::vector<bool>(n.residual_layers().begin(), n.residual_layers().end());
       });
+  py::class_<EpochRule>(m, "EpochRule",
+                        "scikit-learn's rules between epochs, and their state (read back after "
+                        "run_epochs_*).")
+      .def(py::init([](double tol, double n_iter_no_change, const std::string& schedule,
+                       double learning_rate_init, double power_t, double learning_rate,
+                       double best_loss, double no_improvement_count,
+                       std::int64_t samples_seen) {
+             EpochRule r;
+             r.tol = tol;
+             r.n_iter_no_change = n_iter_no_change;
+             r.schedule = schedule == "constant"     ? EpochRule::Schedule::constant
+                          : schedule == "invscaling" ? EpochRule::Schedule::invscaling
+                          : schedule == "adaptive"
+                              ? EpochRule::Schedule::adaptive
+                              : throw std::invalid_argument("unknown learning-rate schedule");
+             r.learning_rate_init = learning_rate_init;
+             r.power_t = power_t;
+             r.learning_rate = learning_rate;
+             r.best_loss = best_loss;
+             r.no_improvement_count = no_improvement_count;
+             r.samples_seen = samples_seen;
+             return r;
+           }),
+           py::arg("tol"), py::arg("n_iter_no_change"), py::arg("schedule"),
+           py::arg("learning_rate_init"), py::arg("power_t"), py::arg("learning_rate"),
+           py::arg("best_loss"), py::arg("no_improvement_count"), py::arg("samples_seen"))
+      .def_readonly("learning_rate", &EpochRule::learning_rate)
+      .def_readonly("best_loss", &EpochRule::best_loss)
+      .def_readonly("no_improvement_count", &EpochRule::no_improvement_count)
+      .def_readonly("samples_seen", &EpochRule::samples_seen)
+      .def_readonly("stopped", &EpochRule::stopped);
   bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
   bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");

@@ -22,6 +22,7 @@ struct SGDState {
   bool nesterov;
 
   struct Step {};
+  void set_learning_rate(double rate) { learning_rate = S(rate); }
   Step next_step() const { return {}; }
   void end_step() {}
   void update(const Step&, S* p, const S* g, Index lo, Index hi) const {
@@ -52,6 +53,7 @@ struct AdamState {
   struct Step {
     S learning_rate;  // η_t
   };
+  void set_learning_rate(double) {}  // Adam's rate is η_t, from learning_rate_init
   Step next_step() const {
     const double step = double(*t + 1);
     return {S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, step)) /

@@ -13,6 +13,7 @@
 //
 // All buffers (the Workspace) are planned once, when the Trainer is built for a fit; an epoch
 // allocates nothing.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "fastnn/kernels.hpp"
 #include "fastnn/network.hpp"
 #include "fastnn/optimizers.hpp"
+#include "fastnn/shuffle.hpp"
 #include "fastnn/types.hpp"
 
 namespace fastnn {
@@ -56,6 +58,29 @@ struct Workspace {
   std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
 };
 
+// What scikit-learn does between two epochs when nothing needs Python (no early stopping, no
+// verbose output): track the best loss and the epochs without improvement, update the SGD
+// learning-rate schedule, decide whether to stop (sklearn/neural_network: `_fit_stochastic`,
+// `_update_no_improvement_count`, the optimizers' `iteration_ends` / `trigger_stopping`).
+struct EpochRule {
+  enum class Schedule { constant, invscaling, adaptive };
+  // fixed
+  double tol = 1e-4;
+  double n_iter_no_change = 10;  // may be inf
+  Schedule schedule = Schedule::constant;  // adam: constant
+  double learning_rate_init = 1e-3;
+  double power_t = 0.5;
+  // state, carried from epoch to epoch (and back to Python)
+  double learning_rate = 1e-3;   // SGD's current rate
+  double best_loss = 0;          // best_loss_
+  double no_improvement_count = 0;
+  std::int64_t samples_seen = 0;  // t_
+  bool stopped = false;           // the rules ended training (not the epoch limit)
+
+  // After an epoch of n samples with mean loss `loss`: returns true to stop training.
+  bool end_epoch(double loss, Index n);
+};
+
 struct EpochResult {
   double accumulated_loss = 0;  // Σ over batches of batch_loss · batch_rows (scikit-learn's)
   Index n_batches = 0;          // batches completed
@@ -83,6 +108,17 @@ class Trainer {
                         ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
                         const InterruptCheck& interrupt, std::uint64_t epoch = 0);
 
+  // Up to max_epochs epochs in one call, stopping as scikit-learn would (see EpochRule):
+  // losses[e] receives epoch e's mean loss. With `shuffler`, every epoch first shuffles
+  // sample_idx: (n) in place and trains in that order (scikit-learn's shuffle=True); without,
+  // the rows are taken in order. The dropout counter of an epoch is rule.samples_seen at its
+  // start. Returns the number of epochs completed; *interrupted tells a Ctrl-C stop.
+  template <class Optimizer>
+  Index run_epochs(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
+                   ConstMatrixMap<S> Y, const S* w, std::int64_t* sample_idx,
+                   LegacyShuffler* shuffler, Index max_epochs, EpochRule& rule, double* losses,
+                   const InterruptCheck& interrupt, bool* interrupted);
+
   // Loss and gradient over all rows of X as one batch (needs n <= batch_size), as scikit-learn's
   // `_backprop`: loss = Σ w·row_loss / Σ w + ½·alpha·ΣW² / Σ w;  grad: (n_params).
   // With dropout, the network thinned by the masks of `epoch` (rows numbered from 0): a fixed
@@ -93,6 +129,12 @@ class Trainer {
  private:
   void check_inputs(const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,
                     const std::int64_t* order) const;
+  // run_epoch without the input checks, with the time of the last Ctrl-C poll carried over.
+  template <class Optimizer>
+  EpochResult epoch_pass(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
+                         ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
+                         const InterruptCheck& interrupt, std::uint64_t epoch,
+                         std::chrono::steady_clock::time_point& last_poll);
   // Forward/backward of chunk k of the batch of `rows` rows starting at `start`.
   void process_chunk(Index k, Index n_chunks, Index start, Index rows, const S* params,
                      const FeatureMatrix<S>& X, ConstMatrixMap<S> Y, const S* w,

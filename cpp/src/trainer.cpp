@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -346,10 +347,19 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
                                   ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
                                   const InterruptCheck& interrupt, std::uint64_t epoch) {
   check_inputs(X, Y, order);
+  auto last_poll = std::chrono::steady_clock::now();
+  return epoch_pass(params, optimizer, X, Y, w, order, interrupt, epoch, last_poll);
+}
+
+template <class S>
+template <class Optimizer>
+EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
+                                   ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
+                                   const InterruptCheck& interrupt, std::uint64_t epoch,
+                                   std::chrono::steady_clock::time_point& last_poll) {
   dropout_.epoch = epoch;
   const Index n = X.rows();
   EpochResult result;
-  auto last_poll = std::chrono::steady_clock::now();
   const int threads = threads_for_batches();
   bool stop = false;  // set by the master; read by all only after the next barrier
   // Two barriers a mini-batch: after the chunks' forward/backward passes, and after the update.
@@ -400,6 +410,52 @@ EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const Feature
   return result;
 }
 
+bool EpochRule::end_epoch(double loss, Index n) {
+  samples_seen += n;
+  if (loss > best_loss - tol) {
+    no_improvement_count += 1;
+  } else {
+    no_improvement_count = 0;
+  }
+  if (loss < best_loss) best_loss = loss;
+  if (schedule == Schedule::invscaling) {
+    learning_rate = learning_rate_init / std::pow(double(samples_seen + 1), power_t);
+  }
+  if (no_improvement_count > n_iter_no_change) {
+    if (schedule != Schedule::adaptive || learning_rate <= 1e-6) return stopped = true;
+    learning_rate /= 5.0;
+    no_improvement_count = 0;
+  }
+  return false;
+}
+
+template <class S>
+template <class Optimizer>
+Index Trainer<S>::run_epochs(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
+                             ConstMatrixMap<S> Y, const S* w, std::int64_t* sample_idx,
+                             LegacyShuffler* shuffler, Index max_epochs, EpochRule& rule,
+                             double* losses, const InterruptCheck& interrupt, bool* interrupted) {
+  check_inputs(X, Y, nullptr);
+  if (shuffler && sample_idx) check_inputs(X, Y, sample_idx);  // indices in range
+  const Index n = X.rows();
+  *interrupted = false;
+  auto last_poll = std::chrono::steady_clock::now();  // Ctrl-C polls span epochs
+  for (Index e = 0; e < max_epochs; ++e) {
+    if (shuffler) shuffler->shuffle(sample_idx, n);
+    optimizer.set_learning_rate(rule.learning_rate);
+    const EpochResult r =
+        epoch_pass(params, optimizer, X, Y, w, shuffler ? sample_idx : nullptr, interrupt,
+                   std::uint64_t(rule.samples_seen), last_poll);
+    if (r.interrupted) {
+      *interrupted = true;
+      return e;
+    }
+    losses[e] = r.accumulated_loss / double(n);
+    if (rule.end_epoch(losses[e], n)) return e + 1;
+  }
+  return max_epochs;
+}
+
 template <class S>
 double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatrix<S>& X,
                                      ConstMatrixMap<S> Y, const S* w, std::uint64_t epoch) {
@@ -431,15 +487,27 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
 
 template class Trainer<float>;
 template class Trainer<double>;
+template Index Trainer<float>::run_epochs<SGDState<float>>(
+    float*, SGDState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>, const float*,
+    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
 template EpochResult Trainer<float>::run_epoch<SGDState<float>>(
     float*, SGDState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
     const float*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
+template Index Trainer<double>::run_epochs<SGDState<double>>(
+    double*, SGDState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>, const double*,
+    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
 template EpochResult Trainer<double>::run_epoch<SGDState<double>>(
     double*, SGDState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
     const double*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
+template Index Trainer<float>::run_epochs<AdamState<float>>(
+    float*, AdamState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>, const float*,
+    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
 template EpochResult Trainer<float>::run_epoch<AdamState<float>>(
     float*, AdamState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
     const float*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
+template Index Trainer<double>::run_epochs<AdamState<double>>(
+    double*, AdamState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>, const double*,
+    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
 template EpochResult Trainer<double>::run_epoch<AdamState<double>>(
     double*, AdamState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
     const double*, const std::int64_t*, const InterruptCheck&, std::uint64_t);

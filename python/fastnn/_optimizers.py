@@ -35,6 +35,14 @@ class SGDOptimizer:
             self.learning_rate, self.momentum, bool(self.nesterov), epoch,
         )
 
+    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, max_epochs,
+                   rule, losses):
+        self.velocity = _writable(self.velocity, params.dtype)
+        return trainer.run_epochs_sgd(
+            params, self.velocity, X, Y, sample_weight, sample_idx, key, pos, max_epochs, rule,
+            losses, self.momentum, bool(self.nesterov),
+        )
+
     def iteration_ends(self, time_step):
         if self.lr_schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
@@ -68,21 +76,40 @@ class AdamOptimizer:
         self.vs = np.zeros(n_params, dtype=dtype)
 
     def run_epoch(self, trainer, params, X, Y, sample_weight, order, epoch):
-        self.ms = _writable(self.ms, params.dtype)
-        self.vs = _writable(self.vs, params.dtype)
-        self._t = _writable(self._t, np.int64)
+        self._writable_state(params.dtype)
         try:
             return trainer.run_epoch_adam(
                 params, self.ms, self.vs, self._t, X, Y, sample_weight, order,
                 self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon, epoch,
             )
         finally:  # also after Ctrl-C, which leaves the steps already taken in place
-            if self.t:
-                self.learning_rate = (
-                    self.learning_rate_init
-                    * np.sqrt(1 - self.beta_2**self.t)
-                    / (1 - self.beta_1**self.t)
-                )
+            self._update_learning_rate()
+
+    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, max_epochs,
+                   rule, losses):
+        self._writable_state(params.dtype)
+        try:
+            return trainer.run_epochs_adam(
+                params, self.ms, self.vs, self._t, X, Y, sample_weight, sample_idx, key, pos,
+                max_epochs, rule, losses, self.learning_rate_init, self.beta_1, self.beta_2,
+                self.epsilon,
+            )
+        finally:
+            self._update_learning_rate()
+
+    def _writable_state(self, dtype):
+        self.ms = _writable(self.ms, dtype)
+        self.vs = _writable(self.vs, dtype)
+        self._t = _writable(self._t, np.int64)
+
+    def _update_learning_rate(self):
+        """scikit-learn's attribute: the bias-corrected rate of the last step taken."""
+        if self.t:
+            self.learning_rate = (
+                self.learning_rate_init
+                * np.sqrt(1 - self.beta_2**self.t)
+                / (1 - self.beta_1**self.t)
+            )
 
     @property
     def t(self):

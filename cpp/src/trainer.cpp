@@ -96,7 +96,10 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
         col_blocks_.back().emplace_back(b * fan_out / n_blocks, (b + 1) * fan_out / n_blocks);
       }
     }
-    ws_.thread_gemm.resize(size_t(std::max(1, resolve_threads(n_threads_))));
+    // One GEMM workspace per thread that can have a column block or tile to work on.
+    Index n_tiles = 0;
+    for (const auto& blocks : col_blocks_) n_tiles += Index(blocks.size());
+    ws_.thread_gemm.resize(size_t(std::clamp<Index>(resolve_threads(n_threads_), 1, n_tiles)));
     for (GemmWorkspace<S>& g : ws_.thread_gemm) g = GemmWorkspace<S>(max_dim);
   }
   ws_.chunks.resize(column_mode_ ? 1 : size_t(chunk_count(batch_size_, min_rows_)));
@@ -262,8 +265,10 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
                                ConstVectorMap<S>(layer.b.data() + c0, c1 - c0),
                                net_.activation_of(l), slope);
       if (l + 1 < L && ex.needs_pre(net_, l)) {
-        // A residual layer is square: its input has the same column blocks.
-        finish_hidden_forward<S>(Z.middleCols(c0, c1 - c0), act(l).middleCols(c0, c1 - c0),
+        // A residual layer is square: its input has the same column blocks. Only a residual
+        // layer reads its input here (a dropout-only layer's may be narrower, or X itself).
+        const MatrixMap<S> A_in = net_.residual(l) ? act(l) : Z;
+        finish_hidden_forward<S>(Z.middleCols(c0, c1 - c0), A_in.middleCols(c0, c1 - c0),
                                  in_buffer(ex.pre, l + 1).middleCols(c0, c1 - c0), net_, l, ex,
                                  c0);
       }

@@ -69,7 +69,9 @@ template <class S>
 void GemmWorkspace<S>::at_b(MatrixRef<S> C, const ConstMatrixRef<S>& A,
                             const ConstMatrixRef<S>& B) {
   const Index k = A.rows(), m = A.cols(), n = B.cols();
-  if (is_tiny(m, n, k)) {
+  if (k == 1) {  // one row (single-sample SGD): a rank-1 update, vectorised along B's row
+    C.noalias() = A.row(0).transpose() * B.row(0);
+  } else if (is_tiny(m, n, k)) {
     C.noalias() = A.transpose().lazyProduct(B);
   } else if (is_vector(m, n) || !fits(m, n, k)) {
     C.noalias() = A.transpose() * B;

@@ -12,6 +12,11 @@ Follows scikit-learn 1.9 ``sklearn/neural_network/_base.py`` and
 * L2 term ``0.5 * alpha * sum(W**2) / sw_sum`` with ``sw_sum = n`` or
   ``sample_weight.sum()``.
 
+fastnn's extras beyond scikit-learn: ``leaky_relu`` (slope for z < 0), residual hidden layers
+(``a[i+1] = a[i] + act(a[i] @ W[i] + b[i])`` for a square hidden layer after the first), and the
+``quadratic`` loss on logistic outputs (``0.5 * sum over outputs of (y - ŷ)**2``, averaged over
+samples). ``loss_and_gradient`` is an independent backpropagation of all of it.
+
 Parameters use scikit-learn's ``_pack`` order: all coefs (row-major ``(fan_in,
 fan_out)``) first, then all intercepts.
 """
@@ -29,6 +34,9 @@ OUTPUT_LOSS_PAIRS = [
     ("softmax", "log_loss"),
     ("exp", "poisson"),
 ]
+# ... and every pair the core supports: the classifier's loss="squared_error" is the quadratic
+# cost on logistic outputs
+ALL_OUTPUT_LOSS_PAIRS = OUTPUT_LOSS_PAIRS + [("logistic", "quadratic")]
 
 LEAKY_SLOPE = 0.01
 
@@ -76,29 +84,61 @@ def activate(name, Z, leaky_slope=LEAKY_SLOPE):
     raise ValueError(name)
 
 
-def forward(params, layer_units, X, hidden, output, leaky_slope=LEAKY_SLOPE):
-    """Output-layer activations (like sklearn's ``_forward_pass_fast``)."""
+def residual_layers(layer_units, residual=True):
+    """Per weight layer, whether it is residual: a hidden layer after the first whose fan_in
+    equals its fan_out (the core's rule; all False when ``residual`` is False)."""
+    n = len(layer_units) - 1
+    return [
+        bool(residual) and 1 <= i < n - 1 and layer_units[i] == layer_units[i + 1]
+        for i in range(n)
+    ]
+
+
+def activation_derivative(name, A, leaky_slope=LEAKY_SLOPE):
+    """g'(z) in terms of the activation's output A = g(z) (scikit-learn's convention: relu's
+    derivative is 0 where z <= 0; leaky_relu's is its slope there)."""
+    if name == "identity":
+        return np.ones_like(A)
+    if name == "logistic":
+        return A * (1 - A)
+    if name == "tanh":
+        return 1 - A**2
+    if name == "relu":
+        return (A > 0).astype(A.dtype)
+    if name == "leaky_relu":
+        return np.where(A > 0, 1, leaky_slope).astype(A.dtype)
+    raise ValueError(name)
+
+
+def forward(params, layer_units, X, hidden, output, leaky_slope=LEAKY_SLOPE, residual=None):
+    """Output-layer activations (like sklearn's ``_forward_pass_fast``). residual: per weight
+    layer, whether it is residual (see ``residual_layers``), or None for none."""
     coefs, intercepts = unpack(params, layer_units)
     a = X
     n_layers = len(layer_units)
     for i in range(n_layers - 1):
         z = a @ coefs[i] + intercepts[i]
         if i != n_layers - 2:
-            a = activate(hidden, z, leaky_slope)
+            a = activate(hidden, z, leaky_slope) + (a if residual and residual[i] else 0)
         else:
             a = activate(output, z, leaky_slope)
     return a
 
 
-def data_loss(loss, Y, P, sample_weight=None):
-    """scikit-learn's LOSS_FUNCTIONS[loss](Y, P, sample_weight)."""
+def data_loss(loss, Y, P, sample_weight=None, eps=None):
+    """scikit-learn's LOSS_FUNCTIONS[loss](Y, P, sample_weight) (and fastnn's quadratic).
+    eps: the log losses' clipping bound, ``finfo(P.dtype).eps`` unless given (a float32 model's
+    loss evaluated in float64 clips at float32's eps)."""
     if loss == "squared_error":
         return 0.5 * np.average((Y - P) ** 2, weights=sample_weight, axis=0).mean()
+    if loss == "quadratic":
+        return 0.5 * np.average(((Y - P) ** 2).sum(axis=1), weights=sample_weight)
     if loss == "poisson":
         return np.average(
             xlogy(Y, Y / P) - Y + P, weights=sample_weight, axis=0
         ).sum()
-    eps = np.finfo(P.dtype).eps
+    if eps is None:
+        eps = np.finfo(P.dtype).eps
     P = np.clip(P, eps, 1 - eps)
     if loss == "binary_log_loss":
         return -np.average(
@@ -143,7 +183,7 @@ def make_targets(rng, loss, n_samples, n_outputs, dtype=np.float64):
         Y = rng.normal(size=(n_samples, n_outputs))
     elif loss == "poisson":
         Y = rng.poisson(lam=1.5, size=(n_samples, n_outputs)).astype(float)
-    elif loss == "binary_log_loss":
+    elif loss in ("binary_log_loss", "quadratic"):
         Y = (rng.uniform(size=(n_samples, n_outputs)) < 0.5).astype(float)
         # make sure both labels are present in every column
         Y[0, :] = 0.0
@@ -155,6 +195,60 @@ def make_targets(rng, loss, n_samples, n_outputs, dtype=np.float64):
     else:
         raise ValueError(loss)
     return np.ascontiguousarray(Y, dtype=dtype)
+
+
+def loss_and_gradient(
+    params,
+    layer_units,
+    X,
+    Y,
+    hidden,
+    output,
+    loss,
+    alpha,
+    sample_weight=None,
+    leaky_slope=LEAKY_SLOPE,
+    residual=None,
+    eps=None,
+):
+    """Loss and packed gradient by plain backpropagation, with scikit-learn's conventions: the
+    output delta is ``(ŷ - y) * w`` for every canonical loss (so squared_error's gradient is that
+    of the loss *summed* over outputs), ``(ŷ - y) ŷ (1 - ŷ) w`` for quadratic; coefficient
+    gradients ``(a.T @ delta + alpha * W) / sw_sum``, intercepts ``delta.sum(0) / sw_sum``.
+    residual: per weight layer (see ``residual_layers``) or None. Computed in X's dtype."""
+    coefs, intercepts = unpack(params, layer_units)
+    n_layers = len(coefs)
+    residual = residual or [False] * n_layers
+    # inputs[i]: layer i's input a[i];  gz[i]: g(z) of hidden layer i (its output minus the
+    # residual input)
+    inputs, gz = [X], []
+    for i in range(n_layers):
+        z = inputs[-1] @ coefs[i] + intercepts[i]
+        if i + 1 < n_layers:
+            gz.append(activate(hidden, z, leaky_slope))
+            inputs.append(gz[-1] + (inputs[-1] if residual[i] else 0))
+        else:
+            P = activate(output, z, leaky_slope)
+    value = data_loss(loss, Y, P, sample_weight, eps=eps)
+    sw = np.ones(X.shape[0], dtype=X.dtype) if sample_weight is None else sample_weight
+    sw_sum = sw.sum()
+    value += 0.5 * alpha * sum(np.dot(c.ravel(), c.ravel()) for c in coefs) / sw_sum
+    delta = (P - Y) * sw[:, np.newaxis]
+    if loss == "quadratic":
+        delta = delta * P * (1 - P)
+    coef_grads, intercept_grads = [None] * n_layers, [None] * n_layers
+    d_output = None  # dL/da[i + 1], the output of layer i (the skip path of a residual layer)
+    for i in range(n_layers - 1, -1, -1):
+        coef_grads[i] = (inputs[i].T @ delta + alpha * coefs[i]) / sw_sum
+        intercept_grads[i] = delta.sum(axis=0) / sw_sum
+        if i == 0:
+            break
+        d_input = delta @ coefs[i].T  # dL/da[i] through layer i's product
+        if residual[i]:
+            d_input = d_input + d_output  # ... and through its skip connection
+        d_output = d_input
+        delta = d_input * activation_derivative(hidden, gz[i - 1], leaky_slope)
+    return value, pack(coef_grads, intercept_grads)
 
 
 def sklearn_backprop(est, params, layer_units, X, Y, sample_weight=None):

@@ -287,11 +287,15 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
       const auto [c0, c1] = blocks[size_t(b)];
       auto dA = delta(l).middleCols(c0, c1 - c0);
       gemm.a_bt(dA, delta(l + 1), layer.W.middleRows(c0, c1 - c0));
-      MatrixMap<S> skip(ex.skip, rows, net_.layer_units()[size_t(l)]);
-      if (net_.residual(l)) dA += skip.middleCols(c0, c1 - c0);
       const auto gz = in_buffer(ex.needs_pre(net_, l - 1) ? ex.pre : c.act.data(), l);
-      finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), skip.middleCols(c0, c1 - c0),
-                                net_, l - 1, ex, c0);
+      if (ex.skip) {  // a network with residual layers: the skip path's block
+        auto skip = MatrixMap<S>(ex.skip, rows, net_.layer_units()[size_t(l)])
+                        .middleCols(c0, c1 - c0);
+        if (net_.residual(l)) dA += skip;
+        finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), skip, net_, l - 1, ex, c0);
+      } else {  // no skip path: finish_hidden_backward never writes its skip argument
+        finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), dA, net_, l - 1, ex, c0);
+      }
     }
   }
   // Weight gradients over the whole batch, by column tiles of every layer.

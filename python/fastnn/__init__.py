@@ -37,5 +37,10 @@ _load_core()
 from fastnn._core import __version__  # noqa: E402
 from fastnn._interop import from_sklearn, to_sklearn  # noqa: E402
 from fastnn._mlp import MLPClassifier, MLPRegressor  # noqa: E402
+from fastnn._persist import load, save  # noqa: E402
+from fastnn._plot import plot_loss_curve  # noqa: E402
 
-__all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn", "__version__"]
+__all__ = [
+    "MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn", "save", "load", "__version__",
+    "plot_loss_curve",
+]

@@ -9,7 +9,27 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight
 
+try:  # scikit-learn >= 1.9: the callback API (set_callbacks, ProgressBar, ScoringMonitor)
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older scikit-learn has none: fits run without callback tasks
+
+    class _NoCallbackContext:
+        def subcontext(self, **kwargs):
+            return self
+
+        def call_on_fit_task_begin(self, **kwargs):
+            return self
+
+        def call_on_fit_task_end(self, **kwargs):
+            return False
+
+    class CallbackSupportMixin:
+        def _init_callback_context(self, **kwargs):
+            return _NoCallbackContext()
+
+
 __all__ = [
+    "CallbackSupportMixin",
     "Interval",
     "Options",
     "StrOptions",

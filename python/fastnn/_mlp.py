@@ -8,6 +8,8 @@ them, so with the same ``random_state`` a float64 fit starts from scikit-learn's
 follows its trajectory up to rounding.
 """
 
+import functools
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from itertools import chain
@@ -27,7 +29,9 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastnn import _core
+from fastnn._callbacks import FitTasks, LbfgsIterations
 from fastnn._compat import (
+    CallbackSupportMixin,
     Interval,
     Options,
     StrOptions,
@@ -93,7 +97,49 @@ def _as_core_matrix(X, dtype):
     )
 
 
-class BaseMultilayerPerceptron(BaseEstimator, ABC):
+# Threads running a fastnn fit in this process (thread id -> fits it is in), so that fits run
+# side by side in threads (joblib's threading backend, GridSearchCV(n_jobs=...) under it) share
+# the cores instead of each taking them all. Processes need no such count: joblib's loky
+# workers and dask's nannies start with OMP_NUM_THREADS set to their share.
+_fitting_threads = {}
+_fitting_threads_lock = threading.Lock()
+
+
+def _counted_as_running(fit):
+    """Decorator: the calling thread counts as running a fastnn fit while ``fit`` runs."""
+
+    @functools.wraps(fit)
+    def counted_fit(*args, **kwargs):
+        me = threading.get_ident()
+        with _fitting_threads_lock:
+            _fitting_threads[me] = _fitting_threads.get(me, 0) + 1
+        try:
+            return fit(*args, **kwargs)
+        finally:
+            with _fitting_threads_lock:
+                _fitting_threads[me] -= 1
+                if not _fitting_threads[me]:
+                    del _fitting_threads[me]
+
+    return counted_fit
+
+
+def _shared_core_threads():
+    """The core's thread count for ``n_threads=None``: 0 (all the calling thread may use) when
+    no other thread of this process is running a fastnn fit; otherwise an even share of that,
+    ``max(1, max_threads // busy threads)``, this thread included. Results do not depend on it.
+    A fit keeps the count it started with (trainer workspaces are sized once)."""
+    if not _fitting_threads:  # the common case, without the lock (predict's microseconds)
+        return 0
+    me = threading.get_ident()
+    with _fitting_threads_lock:
+        busy = len(_fitting_threads) + (me not in _fitting_threads)
+    if busy <= 1:
+        return 0
+    return max(1, _core.max_threads() // busy)
+
+
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class for MLP classification and regression. Use the derived classes."""
 
     _parameter_constraints: dict = {
@@ -196,7 +242,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     # -- the network as the core sees it ------------------------------------------------------
 
     def _core_threads(self):
-        return 0 if self.n_threads is None else int(self.n_threads)
+        if self.n_threads is None:
+            return _shared_core_threads()
+        # The core takes a C int, and never runs more threads than it has work blocks for:
+        # a larger request (>= 2**31 was a TypeError from the binding) means "as many as useful".
+        return min(int(self.n_threads), np.iinfo(np.int32).max)
 
     def _core_loss(self):
         """The core's name for the loss: the output activation's canonical loss, or the lecture
@@ -361,6 +411,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             intercept_init = rng.normal(0.0, float(init), fan_out)
         return coef_init.astype(dtype, copy=False), intercept_init.astype(dtype, copy=False)
 
+    @_counted_as_running
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
@@ -383,6 +434,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
+        tasks = FitTasks(self, X, y, sample_weight, incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
 
@@ -399,9 +451,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._initialize(y, layer_units, X.dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, y, sample_weight, incremental, dropout_rates)
+            self._fit_stochastic(X, y, sample_weight, incremental, dropout_rates, tasks)
         elif self.solver == "lbfgs":
-            self._fit_lbfgs(X, y, sample_weight)
+            self._fit_lbfgs(X, y, sample_weight, tasks)
 
         weights = chain(self.coefs_, self.intercepts_)
         if not all(np.isfinite(w).all() for w in weights):
@@ -409,6 +461,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        tasks.end()
         return self
 
     def _core_inputs(self, X, y, sample_weight):
@@ -421,7 +474,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sample_weight = _as_core_array(sample_weight, dtype)
         return X, Y, sample_weight
 
-    def _fit_lbfgs(self, X, y, sample_weight):
+    def _fit_lbfgs(self, X, y, sample_weight, tasks):
         X, Y, sample_weight = self._core_inputs(X, y, sample_weight)
         dtype = Y.dtype
         trainer = _TRAINERS[dtype](
@@ -435,13 +488,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             loss = trainer.loss_and_gradient(params, X, Y, sample_weight, grad)
             return loss, grad.astype(np.float64)
 
+        iterations = LbfgsIterations(tasks) if tasks.per_iteration else None
         opt_res = scipy.optimize.minimize(
             loss_grad,
             params.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            callback=iterations,
         )
+        if iterations is not None:
+            iterations.close()
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         # As scikit-learn's: loss_ an np.float64, coefs_ scipy's float64 solution (also for
         # float32 X, whose loss and gradient are evaluated in float32, as scipy's L-BFGS-B
@@ -449,7 +506,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.loss_ = np.float64(opt_res.fun)
         self._unpack(opt_res.x)
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental, dropout_rates):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, dropout_rates, tasks):
         model_dtype = self.coefs_[0].dtype
         dtype = _compute_dtype(X.dtype, model_dtype)
         params = _pack(self.coefs_, self.intercepts_, dtype)
@@ -526,7 +583,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         try:
             self.n_iter_ = 0
-            for _ in range(self.max_iter):
+            in_core = self._epochs_in_core(early_stopping, incremental, sample_weight_train, tasks)
+            if in_core:
+                self._run_epochs_in_core(
+                    trainer, params, X_train, Y_train, sample_weight_train, sample_idx
+                )
+            for _ in range(0 if in_core else self.max_iter):
+                epoch_task = tasks.begin_iteration("epoch")
                 order = None
                 if self.shuffle:
                     # Shuffle indices, not X, drawn as scikit-learn draws them.
@@ -554,6 +617,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
                 # for learning rate that needs to be updated at iteration end
                 self._optimizer.iteration_ends(self.t_)
+                if tasks.end_iteration(epoch_task, tasks.epoch_state):
+                    break  # a callback asked to stop
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -584,6 +649,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        except BaseException:
+            # An error mid-fit (a zero-weight mini-batch, ...) leaves the weights in the
+            # model's dtype, as scikit-learn's in-place updates do (see the rounding below).
+            if self.coefs_[0].dtype != model_dtype:
+                self.coefs_ = [c.astype(model_dtype) for c in self.coefs_]
+                self.intercepts_ = [b.astype(model_dtype) for b in self.intercepts_]
+            raise
 
         if early_stopping:
             # restore best weights
@@ -596,6 +668,76 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # float32. Here the epochs ran in float64; round once, at the end.
             self.coefs_ = [c.astype(model_dtype) for c in self.coefs_]
             self.intercepts_ = [b.astype(model_dtype) for b in self.intercepts_]
+
+    def _epochs_in_core(self, early_stopping, incremental, sample_weight, tasks):
+        """Whether the whole fit can run in one core call (``_run_epochs_in_core``): when
+        nothing must happen in Python between epochs -- no early stopping (a validation
+        score), no verbose lines, no per-epoch callbacks, no mini-batch whose weights could
+        sum to zero (scikit-learn's ZeroDivisionError) -- and the shuffles come from a
+        RandomState's MT19937 (the core reproduces its draws)."""
+        if early_stopping or incremental or self.verbose or tasks.per_iteration:
+            return False
+        if getattr(self, "best_loss_", None) is None or not hasattr(self, "loss_curve_"):
+            return False  # left by early stopping or lbfgs: the loop fails as scikit-learn's
+        if sample_weight is not None and not np.all(sample_weight > 0):
+            return False
+        if self.shuffle:
+            state = self._random_state.get_state(legacy=False)
+            return state["bit_generator"] == "MT19937"
+        return True
+
+    def _run_epochs_in_core(self, trainer, params, X, Y, sample_weight, sample_idx):
+        """Every epoch of the fit in one core call: the loop of ``_fit_stochastic`` (shuffles
+        drawn from ``_random_state`` as scikit-learn draws them, learning-rate schedules,
+        no-improvement count, stopping) run by the core's EpochRule, then its state and the
+        loss curve recorded as the loop records them."""
+        optimizer = self._optimizer
+        sgd = self.solver == "sgd"
+        rule = _core.EpochRule(
+            tol=float(self.tol),
+            n_iter_no_change=float(self.n_iter_no_change),
+            schedule=optimizer.lr_schedule if sgd else "constant",
+            learning_rate_init=float(self.learning_rate_init),
+            power_t=float(self.power_t),
+            learning_rate=float(optimizer.learning_rate) if sgd else 0.0,
+            best_loss=float(self.best_loss_),
+            no_improvement_count=float(self._no_improvement_count),
+            samples_seen=int(self.t_),
+        )
+        losses = np.empty(self.max_iter)
+        idx = key = pos = state = None
+        if self.shuffle:
+            state = self._random_state.get_state(legacy=False)
+            key = np.array(state["state"]["key"], dtype=np.uint32)
+            pos = np.array([state["state"]["pos"]], dtype=np.int64)
+            idx = np.ascontiguousarray(sample_idx, dtype=np.int64)
+        try:
+            epochs, interrupted = optimizer.run_epochs(
+                trainer, params, X, Y, sample_weight, idx, key, pos, self.max_iter, rule, losses
+            )
+        finally:
+            if state is not None:  # the generator advanced by the draws made
+                state["state"]["key"], state["state"]["pos"] = key, int(pos[0])
+                self._random_state.set_state(state)
+        done = losses[:epochs]
+        self.n_iter_ += epochs
+        self.t_ = rule.samples_seen
+        self.loss_curve_.extend(done)  # np.float64 items, as scikit-learn's
+        if epochs:
+            self.loss_ = done[-1]
+            if rule.best_loss != self.best_loss_:
+                self.best_loss_ = np.float64(rule.best_loss)
+        self._no_improvement_count = int(rule.no_improvement_count)
+        if sgd:
+            optimizer.learning_rate = rule.learning_rate
+        if interrupted:
+            raise KeyboardInterrupt
+        if not rule.stopped and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) "
+                "reached and the optimization hasn't converged yet." % self.max_iter,
+                ConvergenceWarning,
+            )
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:
@@ -668,7 +810,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 BaseEstimator's state is the instance's own __dict__, and
+        # replacing coefs_ in it would detach a model being trained (copy.copy of it, as the
+        # callbacks' fitted_estimator is made, pickles through here) from its parameter vector.
+        state = dict(super().__getstate__())
         # coefs_ / intercepts_ are views of one vector: pickle them as plain arrays.
         for key in ("coefs_", "intercepts_"):
             if key in state:

@@ -16,46 +16,16 @@ from sklearn.model_selection import train_test_split
 
 import fastnn
 from fastnn import _core
+from _reference import forward, residual_layers, unpack
 from _util import fit_quiet
 
 FD_EPS = 1e-6
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _activation(name, z, slope):
-    return {
-        "identity": lambda: z,
-        "logistic": lambda: _sigmoid(z),
-        "tanh": lambda: np.tanh(z),
-        "relu": lambda: np.maximum(z, 0.0),
-        "leaky_relu": lambda: np.where(z >= 0, z, slope * z),
-    }[name]()
-
-
-def _unpack(params, units):
-    coefs, intercepts, at = [], [], 0
-    for a, b in zip(units[:-1], units[1:]):
-        coefs.append(params[at:at + a * b].reshape(a, b))
-        at += a * b
-    for b in units[1:]:
-        intercepts.append(params[at:at + b])
-        at += b
-    return coefs, intercepts
-
-
 def _reference_forward(params, units, X, hidden, output, slope=0.01, residual=False):
     """The notes' forward pass, layer by layer: a = g(W a + b), or a + g(W a + b) for a
     residual (square, hidden, not first) layer."""
-    coefs, intercepts = _unpack(params, units)
-    a = X
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        last = i == len(coefs) - 1
-        h = _activation(output if last else hidden, a @ W + b, slope)
-        a = a + h if residual and 0 < i and not last and W.shape[0] == W.shape[1] else h
-    return a
+    return forward(params, units, X, hidden, output, slope, residual_layers(units, residual))
 
 
 def _grad_check(trainer, params, X, Y, epoch=0, rtol=1e-6):
@@ -92,7 +62,7 @@ def test_leaky_relu_gradient_and_forward(slope):
     X, Y, params = _problem(units)
     net = _core.Network(units, "leaky_relu", "identity", "squared_error", slope)
     _grad_check(_core.Trainer64(net, 3, 16, 0.0, 1), params, X, Y)
-    coefs, intercepts = _unpack(params, units)
+    coefs, intercepts = unpack(params, units)
     out = _core.predict(coefs, intercepts, "leaky_relu", "identity", slope, X, 1)
     np.testing.assert_allclose(out, _reference_forward(params, units, X, "leaky_relu", "identity",
                                                        slope), rtol=1e-12)
@@ -187,7 +157,7 @@ def test_residual_gradient_and_forward(hidden):
     net = _core.Network(units, hidden, "identity", "squared_error", 0.01, True)
     assert net.residual_layers == [False, True, True, False]
     _grad_check(_core.Trainer64(net, 3, 16, 0.0, 1), params, X, Y)
-    coefs, intercepts = _unpack(params, units)
+    coefs, intercepts = unpack(params, units)
     out = _core.predict(coefs, intercepts, hidden, "identity", 0.01, X, 1,
                         net.residual_layers)
     np.testing.assert_allclose(out, _reference_forward(params, units, X, hidden, "identity",

@@ -8,6 +8,7 @@ them, so with the same ``random_state`` a float64 fit starts from scikit-learn's
 follows its trajectory up to rounding.
 """
 
+import copy
 import functools
 import threading
 import warnings
@@ -433,6 +434,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 "hidden_layer_sizes=%s." % (hidden_layer_sizes,)
             )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        # A warm-started fit or partial_fit that diverges leaves the model it started from
+        # (scikit-learn's keeps the non-finite weights: a model that predicts NaN).
+        before = None if first_pass else self._fitted_state()
 
         tasks = FitTasks(self, X, y, sample_weight, incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -457,12 +461,23 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         weights = chain(self.coefs_, self.intercepts_)
         if not all(np.isfinite(w).all() for w in weights):
+            if before is not None:
+                self.__dict__.update(before)
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
         tasks.end()
         return self
+
+    def _fitted_state(self):
+        """A deep copy of everything a fit changes: all but the constructor parameters and the
+        callbacks (``set_callbacks``' objects, which the fit does not own)."""
+        kept = set(self._get_param_names())
+        return copy.deepcopy(
+            {k: v for k, v in self.__dict__.items()
+             if k not in kept and not k.startswith("_skl_callbacks")}
+        )
 
     def _core_inputs(self, X, y, sample_weight):
         """X, Y (as floats) and sample weights in the dtype training runs in; X is not copied

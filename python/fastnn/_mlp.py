@@ -52,6 +52,9 @@ _LOSS_OF_OUTPUT = {
     "exp": "poisson",
 }
 
+# Epochs a core call runs at most when a whole fit runs in the core (the loss buffer's size).
+_EPOCHS_PER_CORE_CALL = 4096
+
 _WEIGHT_INITS = {"sklearn", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
@@ -719,32 +722,26 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             no_improvement_count=float(self._no_improvement_count),
             samples_seen=int(self.t_),
         )
-        losses = np.empty(self.max_iter)
         idx = key = pos = state = None
         if self.shuffle:
             state = self._random_state.get_state(legacy=False)
             key = np.array(state["state"]["key"], dtype=np.uint32)
             pos = np.array([state["state"]["pos"]], dtype=np.int64)
             idx = np.ascontiguousarray(sample_idx, dtype=np.int64)
+        # Epochs in blocks, so that the loss buffer stays small whatever max_iter is.
+        losses = np.empty(min(self.max_iter, _EPOCHS_PER_CORE_CALL))
+        interrupted = False
         try:
-            epochs, interrupted = optimizer.run_epochs(
-                trainer, params, X, Y, sample_weight, idx, key, pos, self.max_iter, rule, losses
-            )
+            while self.n_iter_ < self.max_iter and not (interrupted or rule.stopped):
+                epochs, interrupted = optimizer.run_epochs(
+                    trainer, params, X, Y, sample_weight, idx, key, pos,
+                    min(self.max_iter - self.n_iter_, losses.size), rule, losses,
+                )
+                self._record_epochs(losses[:epochs], rule)
         finally:
             if state is not None:  # the generator advanced by the draws made
                 state["state"]["key"], state["state"]["pos"] = key, int(pos[0])
                 self._random_state.set_state(state)
-        done = losses[:epochs]
-        self.n_iter_ += epochs
-        self.t_ = rule.samples_seen
-        self.loss_curve_.extend(done)  # np.float64 items, as scikit-learn's
-        if epochs:
-            self.loss_ = done[-1]
-            if rule.best_loss != self.best_loss_:
-                self.best_loss_ = np.float64(rule.best_loss)
-        self._no_improvement_count = int(rule.no_improvement_count)
-        if sgd:
-            optimizer.learning_rate = rule.learning_rate
         if interrupted:
             raise KeyboardInterrupt
         if not rule.stopped and self.n_iter_ == self.max_iter:
@@ -753,6 +750,20 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 "reached and the optimization hasn't converged yet." % self.max_iter,
                 ConvergenceWarning,
             )
+
+    def _record_epochs(self, losses, rule):
+        """The fitted state after the core ran ``losses.size`` epochs under ``rule``, as the
+        epoch loop records it."""
+        self.n_iter_ += losses.size
+        self.t_ = rule.samples_seen
+        self.loss_curve_.extend(losses)  # np.float64 items, as scikit-learn's
+        if losses.size:
+            self.loss_ = losses[-1]
+            if rule.best_loss != self.best_loss_:
+                self.best_loss_ = np.float64(rule.best_loss)
+        self._no_improvement_count = int(rule.no_improvement_count)
+        if self.solver == "sgd":
+            self._optimizer.learning_rate = rule.learning_rate
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
         if early_stopping:

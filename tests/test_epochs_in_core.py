@@ -127,18 +127,23 @@ def test_shuffles_are_numpys(monkeypatch):
         _assert_same_fit(fast, loop)
 
 
-def test_fits_longer_than_one_core_call_equal_the_loop(monkeypatch):
+@pytest.mark.parametrize("stops", [True, False], ids=["rule-stops", "max_iter"])
+def test_fits_longer_than_one_core_call_equal_the_loop(stops, monkeypatch):
     """The core runs at most _EPOCHS_PER_CORE_CALL epochs a call; the rule's state (learning
-    rate, counts, best loss) and the generator carry over from call to call."""
+    rate, counts, best loss) and the generator carry over from call to call, and the last call
+    runs what remains of max_iter."""
     from fastnn import _mlp
 
     X, y = make_classification(30, 5, random_state=0)
     kw = dict(hidden_layer_sizes=(4,), solver="sgd", learning_rate="adaptive", tol=1e-3,
               n_iter_no_change=3, max_iter=1000, batch_size=7, random_state=0)
+    if not stops:
+        kw.update(tol=0.0, n_iter_no_change=np.inf, max_iter=150)  # 64 + 64 + 22 epochs
     monkeypatch.setattr(_mlp, "_EPOCHS_PER_CORE_CALL", 64)
     fast, w_fast = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
     monkeypatch.setattr(_mlp, "_EPOCHS_PER_CORE_CALL", 64)
     loop, w_loop = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
     assert fast.n_iter_ > 64  # several core calls
+    assert (fast.n_iter_ < kw["max_iter"]) == stops
     _assert_same_fit(fast, loop)
     assert w_fast == w_loop

@@ -733,9 +733,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         interrupted = False
         try:
             while self.n_iter_ < self.max_iter and not (interrupted or rule.stopped):
+                block = losses[: self.max_iter - self.n_iter_]
                 epochs, interrupted = optimizer.run_epochs(
-                    trainer, params, X, Y, sample_weight, idx, key, pos,
-                    min(self.max_iter - self.n_iter_, losses.size), rule, losses,
+                    trainer, params, X, Y, sample_weight, idx, key, pos, block.size, rule,
+                    block,
                 )
                 self._record_epochs(losses[:epochs], rule)
         finally:

@@ -124,7 +124,8 @@ double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, co
   return result.accumulated_loss;
 }
 
-// Epochs until scikit-learn's rules stop training (see Trainer::run_epochs). sample_idx, key
+// Epochs until scikit-learn's rules stop training (see Trainer::run_epochs), at most as many as
+// `losses` has entries (one mean loss an epoch is written there). sample_idx, key
 // and pos are None when not shuffling; otherwise the (n) row order and the RandomState's
 // MT19937 state (624 words, position), all updated in place. Returns (epochs, interrupted): on
 // Ctrl-C the pending KeyboardInterrupt is cleared and reported, so that Python records the
@@ -133,11 +134,13 @@ template <class S, class Optimizer>
 py::tuple run_epochs(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer,
                      const py::object& X, const Array<S>& Y, const py::object& sample_weight,
                      const py::object& sample_idx, const py::object& key, const py::object& pos,
-                     Index max_epochs, EpochRule& rule, py::array_t<double, py::array::c_style> losses) {
+                     EpochRule& rule, py::array_t<double, py::array::c_style> losses) {
   S* p = vector_data(params, trainer.network().n_params(), "params");
   const FeatureMatrix<S> x = feature_matrix<S>(X);
   const ConstMatrixMap<S> y = matrix_view(Y, "Y");
   const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
+  if (losses.ndim() != 1) throw py::value_error("losses must be a 1-D array");
+  const Index max_epochs = losses.shape(0);
   double* out = vector_data(losses, max_epochs, "losses");
   std::int64_t* order = nullptr;
   std::optional<LegacyShuffler> shuffler;
@@ -231,37 +234,37 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
           "run_epochs_sgd",
           [](Trainer<S>& t, Array<S> params, Array<S> velocity, const py::object& X,
              const Array<S>& Y, const py::object& sample_weight, const py::object& sample_idx,
-             const py::object& key, const py::object& pos, Index max_epochs, EpochRule& rule,
+             const py::object& key, const py::object& pos, EpochRule& rule,
              py::array_t<double, py::array::c_style> losses, double momentum, bool nesterov) {
             SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
                             S(rule.learning_rate), S(momentum), nesterov};
-            return run_epochs(t, params, sgd, X, Y, sample_weight, sample_idx, key, pos,
-                              max_epochs, rule, losses);
+            return run_epochs(t, params, sgd, X, Y, sample_weight, sample_idx, key, pos, rule,
+                              losses);
           },
           py::arg("params").noconvert(), py::arg("velocity").noconvert(), py::arg("X"),
           py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("sample_idx"),
-          py::arg("key"), py::arg("pos"), py::arg("max_epochs"), py::arg("rule"),
-          py::arg("losses").noconvert(), py::arg("momentum"), py::arg("nesterov"),
+          py::arg("key"), py::arg("pos"), py::arg("rule"), py::arg("losses").noconvert(),
+          py::arg("momentum"), py::arg("nesterov"),
           "SGD epochs until scikit-learn's rules stop; returns (epochs, interrupted).")
       .def(
           "run_epochs_adam",
           [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
              py::array_t<std::int64_t, py::array::c_style> step, const py::object& X,
              const Array<S>& Y, const py::object& sample_weight, const py::object& sample_idx,
-             const py::object& key, const py::object& pos, Index max_epochs, EpochRule& rule,
+             const py::object& key, const py::object& pos, EpochRule& rule,
              py::array_t<double, py::array::c_style> losses, double learning_rate_init,
              double beta_1, double beta_2, double epsilon) {
             const Index n = t.network().n_params();
             AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
                               vector_data(step, 1, "t"), learning_rate_init, beta_1, beta_2,
                               epsilon};
-            return run_epochs(t, params, adam, X, Y, sample_weight, sample_idx, key, pos,
-                              max_epochs, rule, losses);
+            return run_epochs(t, params, adam, X, Y, sample_weight, sample_idx, key, pos, rule,
+                              losses);
           },
           py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
           py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
           py::arg("sample_weight"), py::arg("sample_idx"), py::arg("key"), py::arg("pos"),
-          py::arg("max_epochs"), py::arg("rule"), py::arg("losses").noconvert(),
+          py::arg("rule"), py::arg("losses").noconvert(),
           py::arg("learning_rate_init"), py::arg("beta_1"), py::arg("beta_2"),
           py::arg("epsilon"),
           "Adam epochs until scikit-learn's rules stop; returns (epochs, interrupted).")

@@ -103,14 +103,14 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
     for (GemmWorkspace<S>& g : ws_.thread_gemm) g = GemmWorkspace<S>(max_dim);
   }
   ws_.chunks.resize(column_mode_ ? 1 : size_t(chunk_count(batch_size_, min_rows_)));
+  bool residual = false;
+  for (char r : net_.residual_layers()) residual = residual || r;
   for (ChunkWorkspace<S>& c : ws_.chunks) {
     c.x.resize(max_rows * net_.n_features());  // unused for sparse X: cheap, the fit's only one
     c.y.resize(max_rows * net_.n_outputs());
     c.w.resize(max_rows);
     c.act.resize(max_rows * net_.units_after_input());
     c.delta.resize(max_rows * net_.units_after_input());
-    bool residual = false;
-    for (char r : net_.residual_layers()) residual = residual || r;
     if (residual || dropout_.any()) c.pre.resize(max_rows * net_.units_after_input());
     if (residual) c.skip.resize(max_rows * net_.max_units());
     c.grad.resize(net_.n_params());
@@ -444,8 +444,7 @@ Index Trainer<S>::run_epochs(S* params, Optimizer& optimizer, const FeatureMatri
                              ConstMatrixMap<S> Y, const S* w, std::int64_t* sample_idx,
                              LegacyShuffler* shuffler, Index max_epochs, EpochRule& rule,
                              double* losses, const InterruptCheck& interrupt, bool* interrupted) {
-  check_inputs(X, Y, nullptr);
-  if (shuffler && sample_idx) check_inputs(X, Y, sample_idx);  // indices in range
+  check_inputs(X, Y, shuffler ? sample_idx : nullptr);  // shuffled indices must be in range
   const Index n = X.rows();
   *interrupted = false;
   auto last_poll = std::chrono::steady_clock::now();  // Ctrl-C polls span epochs
@@ -496,29 +495,18 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
 
 template class Trainer<float>;
 template class Trainer<double>;
-template Index Trainer<float>::run_epochs<SGDState<float>>(
-    float*, SGDState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>, const float*,
-    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
-template EpochResult Trainer<float>::run_epoch<SGDState<float>>(
-    float*, SGDState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
-    const float*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
-template Index Trainer<double>::run_epochs<SGDState<double>>(
-    double*, SGDState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>, const double*,
-    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
-template EpochResult Trainer<double>::run_epoch<SGDState<double>>(
-    double*, SGDState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
-    const double*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
-template Index Trainer<float>::run_epochs<AdamState<float>>(
-    float*, AdamState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>, const float*,
-    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
-template EpochResult Trainer<float>::run_epoch<AdamState<float>>(
-    float*, AdamState<float>&, const FeatureMatrix<float>&, ConstMatrixMap<float>,
-    const float*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
-template Index Trainer<double>::run_epochs<AdamState<double>>(
-    double*, AdamState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>, const double*,
-    std::int64_t*, LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
-template EpochResult Trainer<double>::run_epoch<AdamState<double>>(
-    double*, AdamState<double>&, const FeatureMatrix<double>&, ConstMatrixMap<double>,
-    const double*, const std::int64_t*, const InterruptCheck&, std::uint64_t);
+
+#define FASTNN_INSTANTIATE_EPOCHS(S, Optimizer)                                                   \
+  template EpochResult Trainer<S>::run_epoch<Optimizer<S>>(                                       \
+      S*, Optimizer<S>&, const FeatureMatrix<S>&, ConstMatrixMap<S>, const S*,                   \
+      const std::int64_t*, const InterruptCheck&, std::uint64_t);                                 \
+  template Index Trainer<S>::run_epochs<Optimizer<S>>(                                            \
+      S*, Optimizer<S>&, const FeatureMatrix<S>&, ConstMatrixMap<S>, const S*, std::int64_t*,    \
+      LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
+FASTNN_INSTANTIATE_EPOCHS(float, SGDState)
+FASTNN_INSTANTIATE_EPOCHS(double, SGDState)
+FASTNN_INSTANTIATE_EPOCHS(float, AdamState)
+FASTNN_INSTANTIATE_EPOCHS(double, AdamState)
+#undef FASTNN_INSTANTIATE_EPOCHS
 
 }  // namespace fastnn

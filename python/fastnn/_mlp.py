@@ -735,8 +735,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             while self.n_iter_ < self.max_iter and not (interrupted or rule.stopped):
                 block = losses[: self.max_iter - self.n_iter_]
                 epochs, interrupted = optimizer.run_epochs(
-                    trainer, params, X, Y, sample_weight, idx, key, pos, block.size, rule,
-                    block,
+                    trainer, params, X, Y, sample_weight, idx, key, pos, rule, block
                 )
                 self._record_epochs(losses[:epochs], rule)
         finally:

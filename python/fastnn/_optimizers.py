@@ -35,12 +35,12 @@ class SGDOptimizer:
             self.learning_rate, self.momentum, bool(self.nesterov), epoch,
         )
 
-    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, max_epochs,
-                   rule, losses):
+    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, rule,
+                   losses):
         self.velocity = _writable(self.velocity, params.dtype)
         return trainer.run_epochs_sgd(
-            params, self.velocity, X, Y, sample_weight, sample_idx, key, pos, max_epochs, rule,
-            losses, self.momentum, bool(self.nesterov),
+            params, self.velocity, X, Y, sample_weight, sample_idx, key, pos, rule, losses,
+            self.momentum, bool(self.nesterov),
         )
 
     def iteration_ends(self, time_step):
@@ -85,14 +85,15 @@ class AdamOptimizer:
         finally:  # also after Ctrl-C, which leaves the steps already taken in place
             self._update_learning_rate()
 
-    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, max_epochs,
-                   rule, losses):
+    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, rule,
+                   losses):
+        """Epochs until ``rule`` stops training, at most ``losses.size`` (their mean losses are
+        written there); returns (epochs run, interrupted)."""
         self._writable_state(params.dtype)
         try:
             return trainer.run_epochs_adam(
                 params, self.ms, self.vs, self._t, X, Y, sample_weight, sample_idx, key, pos,
-                max_epochs, rule, losses, self.learning_rate_init, self.beta_1, self.beta_2,
-                self.epsilon,
+                rule, losses, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
             )
         finally:
             self._update_learning_rate()

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fastnn/ceiling.hpp"
+#include "fastnn/epoch_rule.hpp"
 #include "fastnn/inputs.hpp"
 #include "fastnn/kernels.hpp"
 #include "fastnn/network.hpp"
@@ -106,35 +107,17 @@ bool python_interrupted() {
   return PyErr_CheckSignals() != 0;
 }
 
-template <class S, class Optimizer>
-double run_epoch(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer, const py::object& X,
-                 const Array<S>& Y, const py::object& sample_weight, const py::object& order,
-                 std::uint64_t epoch) {
-  S* p = vector_data(params, trainer.network().n_params(), "params");
-  const FeatureMatrix<S> x = feature_matrix<S>(X);
-  const ConstMatrixMap<S> y = matrix_view(Y, "Y");
-  const S* w = optional_vector<S>(sample_weight, x.rows(), "sample_weight");
-  const std::int64_t* o = optional_vector<std::int64_t>(order, x.rows(), "order");
-  EpochResult result;
-  {
-    py::gil_scoped_release release;
-    result = trainer.run_epoch(p, optimizer, x, y, w, o, python_interrupted, epoch);
-  }
-  if (result.interrupted) throw py::error_already_set();  // the pending KeyboardInterrupt
-  return result.accumulated_loss;
-}
-
-// Epochs until scikit-learn's rules stop training (see Trainer::run_epochs), at most as many as
-// `losses` has entries (one mean loss an epoch is written there). sample_idx, key
-// and pos are None when not shuffling; otherwise the (n) row order and the RandomState's
-// MT19937 state (624 words, position), all updated in place. Returns (epochs, interrupted): on
-// Ctrl-C the pending KeyboardInterrupt is cleared and reported, so that Python records the
-// epochs completed before raising it again.
+// Trainer::run_epochs: at most as many epochs as `losses` has entries (one mean loss an epoch
+// is written there). order: None (rows in order) or the (n) row order, shuffled in place when
+// key and pos (the RandomState's MT19937 state: 624 words, position; updated in place) are
+// given. Returns (epochs, interrupted): on Ctrl-C the pending KeyboardInterrupt is cleared and
+// reported, so that Python records the epochs completed before raising it again.
 template <class S, class Optimizer>
 py::tuple run_epochs(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer,
                      const py::object& X, const Array<S>& Y, const py::object& sample_weight,
-                     const py::object& sample_idx, const py::object& key, const py::object& pos,
-                     EpochRule& rule, py::array_t<double, py::array::c_style> losses) {
+                     const py::object& order, const py::object& key, const py::object& pos,
+                     EpochRule& rule, py::array_t<double, py::array::c_style> losses,
+                     bool apply_rule) {
   S* p = vector_data(params, trainer.network().n_params(), "params");
   const FeatureMatrix<S> x = feature_matrix<S>(X);
   const ConstMatrixMap<S> y = matrix_view(Y, "Y");
@@ -142,13 +125,15 @@ py::tuple run_epochs(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer
   if (losses.ndim() != 1) throw py::value_error("losses must be a 1-D array");
   const Index max_epochs = losses.shape(0);
   double* out = vector_data(losses, max_epochs, "losses");
-  std::int64_t* order = nullptr;
+  std::int64_t* rows = nullptr;
+  if (!order.is_none()) {
+    auto idx = order.cast<py::array_t<std::int64_t, py::array::c_style>>();
+    rows = vector_data(idx, x.rows(), "order");
+  }
   std::optional<LegacyShuffler> shuffler;
-  if (!sample_idx.is_none()) {
-    auto idx = sample_idx.cast<py::array_t<std::int64_t, py::array::c_style>>();
+  if (!key.is_none()) {
     auto k = key.cast<py::array_t<std::uint32_t, py::array::c_style>>();
     auto ps = pos.cast<py::array_t<std::int64_t, py::array::c_style>>();
-    order = vector_data(idx, x.rows(), "sample_idx");
     std::int64_t* position = vector_data(ps, 1, "pos");
     if (*position < 0 || *position > LegacyShuffler::kStateSize) {
       throw py::value_error("pos must be in [0, 624]");
@@ -160,8 +145,9 @@ py::tuple run_epochs(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer
   bool interrupted;
   {
     py::gil_scoped_release release;
-    epochs = trainer.run_epochs(p, optimizer, x, y, w, order, shuffler ? &*shuffler : nullptr,
-                                max_epochs, rule, out, python_interrupted, &interrupted);
+    epochs = trainer.run_epochs(p, optimizer, x, y, w, rows, shuffler ? &*shuffler : nullptr,
+                                max_epochs, rule, apply_rule, out, python_interrupted,
+                                &interrupted);
   }
   if (interrupted) PyErr_Clear();
   return py::make_tuple(epochs, interrupted);
@@ -199,75 +185,45 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
            py::arg("dropout_seed") = 0)
       .def_property_readonly("batch_size", &Trainer<S>::batch_size)
       .def(
-          "run_epoch_sgd",
-          [](Trainer<S>& t, Array<S> params, Array<S> velocity, const py::object& X,
-             const Array<S>& Y, const py::object& sample_weight, const py::object& order,
-             double learning_rate, double momentum, bool nesterov, std::uint64_t epoch) {
-            SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
-                            S(learning_rate), S(momentum), nesterov};
-            return run_epoch(t, params, sgd, X, Y, sample_weight, order, epoch);
-          },
-          py::arg("params").noconvert(), py::arg("velocity").noconvert(),
-          py::arg("X"), py::arg("Y").noconvert(), py::arg("sample_weight"),
-          py::arg("order"), py::arg("learning_rate"), py::arg("momentum"), py::arg("nesterov"),
-          py::arg("epoch") = 0,
-          "One SGD epoch; returns the accumulated loss sum(batch_loss * batch_rows).")
-      .def(
-          "run_epoch_adam",
-          [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
-             py::array_t<std::int64_t, py::array::c_style> step,
-             const py::object& X, const Array<S>& Y, const py::object& sample_weight,
-             const py::object& order, double learning_rate_init, double beta_1, double beta_2,
-             double epsilon, std::uint64_t epoch) {
-            const Index n = t.network().n_params();
-            AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
-                              vector_data(step, 1, "t"), learning_rate_init, beta_1, beta_2,
-                              epsilon};
-            return run_epoch(t, params, adam, X, Y, sample_weight, order, epoch);
-          },
-          py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
-          py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
-          py::arg("sample_weight"), py::arg("order"), py::arg("learning_rate_init"),
-          py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("epoch") = 0,
-          "One Adam epoch; returns the accumulated loss. t: int64 (1,), the step count, updated.")
-      .def(
           "run_epochs_sgd",
           [](Trainer<S>& t, Array<S> params, Array<S> velocity, const py::object& X,
-             const Array<S>& Y, const py::object& sample_weight, const py::object& sample_idx,
+             const Array<S>& Y, const py::object& sample_weight, const py::object& order,
              const py::object& key, const py::object& pos, EpochRule& rule,
-             py::array_t<double, py::array::c_style> losses, double momentum, bool nesterov) {
+             py::array_t<double, py::array::c_style> losses, double momentum, bool nesterov,
+             bool apply_rule) {
             SGDState<S> sgd{vector_data(velocity, t.network().n_params(), "velocity"),
                             S(rule.learning_rate), S(momentum), nesterov};
-            return run_epochs(t, params, sgd, X, Y, sample_weight, sample_idx, key, pos, rule,
-                              losses);
+            return run_epochs(t, params, sgd, X, Y, sample_weight, order, key, pos, rule, losses,
+                              apply_rule);
           },
           py::arg("params").noconvert(), py::arg("velocity").noconvert(), py::arg("X"),
-          py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("sample_idx"),
+          py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("order"),
           py::arg("key"), py::arg("pos"), py::arg("rule"), py::arg("losses").noconvert(),
-          py::arg("momentum"), py::arg("nesterov"),
-          "SGD epochs until scikit-learn's rules stop; returns (epochs, interrupted).")
+          py::arg("momentum"), py::arg("nesterov"), py::arg("apply_rule") = true,
+          "SGD epochs (see Trainer::run_epochs); returns (epochs, interrupted).")
       .def(
           "run_epochs_adam",
           [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
              py::array_t<std::int64_t, py::array::c_style> step, const py::object& X,
-             const Array<S>& Y, const py::object& sample_weight, const py::object& sample_idx,
+             const Array<S>& Y, const py::object& sample_weight, const py::object& order,
              const py::object& key, const py::object& pos, EpochRule& rule,
              py::array_t<double, py::array::c_style> losses, double learning_rate_init,
-             double beta_1, double beta_2, double epsilon) {
+             double beta_1, double beta_2, double epsilon, bool apply_rule) {
             const Index n = t.network().n_params();
             AdamState<S> adam{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
                               vector_data(step, 1, "t"), learning_rate_init, beta_1, beta_2,
                               epsilon};
-            return run_epochs(t, params, adam, X, Y, sample_weight, sample_idx, key, pos, rule,
-                              losses);
+            return run_epochs(t, params, adam, X, Y, sample_weight, order, key, pos, rule, losses,
+                              apply_rule);
           },
           py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
           py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
-          py::arg("sample_weight"), py::arg("sample_idx"), py::arg("key"), py::arg("pos"),
+          py::arg("sample_weight"), py::arg("order"), py::arg("key"), py::arg("pos"),
           py::arg("rule"), py::arg("losses").noconvert(),
           py::arg("learning_rate_init"), py::arg("beta_1"), py::arg("beta_2"),
-          py::arg("epsilon"),
-          "Adam epochs until scikit-learn's rules stop; returns (epochs, interrupted).")
+          py::arg("epsilon"), py::arg("apply_rule") = true,
+          "Adam epochs (see Trainer::run_epochs); returns (epochs, interrupted). t: int64 (1,), "
+          "the step count, updated.")
       .def(
           "loss_and_gradient",
           [](Trainer<S>& t, const Array<S>& params, const py::object& X, const Array<S>& Y,
@@ -338,6 +294,14 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastnn's C++ core (Eigen + OpenMP).";
+  // scikit-learn raises a plain ZeroDivisionError there (np.average); so does fastnn.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ZeroWeightBatch& e) {
+      PyErr_SetString(PyExc_ZeroDivisionError, e.what());
+    }
+  });
   py::class_<Network>(m, "Network", "A dense network's shape, activations and loss.")
       .def(py::init([](std::vector<Index> layer_units, const std::string& hidden_activation,
                        const std::string& output_activation, const std::string& loss,
@@ -360,11 +324,11 @@ PYBIND11_MODULE(_core, m) {
         return std::vector<bool>(n.residual_layers().begin(), n.residual_layers().end());
       });
   py::class_<EpochRule>(m, "EpochRule",
-                        "scikit-learn's rules between epochs, and their state (read back after "
-                        "run_epochs_*).")
+                        "scikit-learn's rules between epochs, and their state (see "
+                        "cpp/fastnn/epoch_rule.hpp).")
       .def(py::init([](double tol, double n_iter_no_change, const std::string& schedule,
-                       double learning_rate_init, double power_t, double learning_rate,
-                       double best_loss, double no_improvement_count,
+                       const std::string& criterion, double learning_rate_init, double power_t,
+                       double learning_rate, double best, double no_improvement_count,
                        std::int64_t samples_seen) {
              EpochRule r;
              r.tol = tol;
@@ -374,24 +338,46 @@ PYBIND11_MODULE(_core, m) {
                           : schedule == "adaptive"
                               ? EpochRule::Schedule::adaptive
                               : throw std::invalid_argument("unknown learning-rate schedule");
+             r.criterion = criterion == "training_loss" ? EpochRule::Criterion::training_loss
+                           : criterion == "validation_score"
+                               ? EpochRule::Criterion::validation_score
+                               : throw std::invalid_argument("unknown stopping criterion");
              r.learning_rate_init = learning_rate_init;
              r.power_t = power_t;
              r.learning_rate = learning_rate;
-             r.best_loss = best_loss;
+             r.best = best;
              r.no_improvement_count = no_improvement_count;
              r.samples_seen = samples_seen;
              return r;
            }),
            py::arg("tol"), py::arg("n_iter_no_change"), py::arg("schedule"),
-           py::arg("learning_rate_init"), py::arg("power_t"), py::arg("learning_rate"),
-           py::arg("best_loss"), py::arg("no_improvement_count"), py::arg("samples_seen"))
+           py::arg("criterion"), py::arg("learning_rate_init"), py::arg("power_t"),
+           py::arg("learning_rate"), py::arg("best"), py::arg("no_improvement_count"),
+           py::arg("samples_seen"))
+      .def("record", &EpochRule::record, py::arg("value"), py::arg("n_samples"),
+           "After an epoch: its criterion value and sample count. True on a new best.")
+      .def(
+          "decide",
+          [](EpochRule& r) {
+            switch (r.decide()) {
+              case EpochRule::Decision::go_on: return "go_on";
+              case EpochRule::Decision::lower_learning_rate: return "lower_learning_rate";
+              case EpochRule::Decision::stop: break;
+            }
+            return "stop";
+          },
+          "After record: 'go_on', 'lower_learning_rate' (adaptive schedule) or 'stop'.")
       .def_readonly("learning_rate", &EpochRule::learning_rate)
-      .def_readonly("best_loss", &EpochRule::best_loss)
+      .def_readonly("best", &EpochRule::best)
       .def_readonly("no_improvement_count", &EpochRule::no_improvement_count)
       .def_readonly("samples_seen", &EpochRule::samples_seen)
       .def_readonly("stopped", &EpochRule::stopped);
   bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
   bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
+  m.def(
+      "output_activation_for",
+      [](const std::string& loss) { return activation_name(output_activation_for(parse_loss(loss))); },
+      py::arg("loss"), "The output activation a core loss is paired with (its canonical link).");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def(
       "gemm_gflops",

@@ -16,8 +16,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
+#include "fastnn/epoch_rule.hpp"
 #include "fastnn/gemm.hpp"
 #include "fastnn/inputs.hpp"
 #include "fastnn/kernels.hpp"
@@ -58,27 +60,10 @@ struct Workspace {
   std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
 };
 
-// What scikit-learn does between two epochs when nothing needs Python (no early stopping, no
-// verbose output): track the best loss and the epochs without improvement, update the SGD
-// learning-rate schedule, decide whether to stop (sklearn/neural_network: `_fit_stochastic`,
-// `_update_no_improvement_count`, the optimizers' `iteration_ends` / `trigger_stopping`).
-struct EpochRule {
-  enum class Schedule { constant, invscaling, adaptive };
-  // fixed
-  double tol = 1e-4;
-  double n_iter_no_change = 10;  // may be inf
-  Schedule schedule = Schedule::constant;  // adam: constant
-  double learning_rate_init = 1e-3;
-  double power_t = 0.5;
-  // state, carried from epoch to epoch (and back to Python)
-  double learning_rate = 1e-3;   // SGD's current rate
-  double best_loss = 0;          // best_loss_
-  double no_improvement_count = 0;
-  std::int64_t samples_seen = 0;  // t_
-  bool stopped = false;           // the rules ended training (not the epoch limit)
-
-  // After an epoch of n samples with mean loss `loss`: returns true to stop training.
-  bool end_epoch(double loss, Index n);
+// A mini-batch whose sample weights sum to zero: its loss cannot be normalised (scikit-learn's
+// np.average raises ZeroDivisionError there; the binding raises the same).
+struct ZeroWeightBatch : std::domain_error {
+  ZeroWeightBatch() : std::domain_error("Weights sum to zero, can't be normalized") {}
 };
 
 struct EpochResult {
@@ -99,25 +84,21 @@ class Trainer {
   const Network& network() const { return net_; }
   Index batch_size() const { return batch_size_; }
 
-  // One epoch of mini-batch training. params: (n_params), updated in place.
-  // X: (n, n_features)  Y: (n, n_outputs)  w: (n) or nullptr  order: (n) row indices or nullptr.
-  // epoch: the dropout masks' counter for this epoch (distinct for every epoch of a fit).
-  // Throws std::invalid_argument on inconsistent shapes or an out-of-range index in `order`.
-  template <class Optimizer>
-  EpochResult run_epoch(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
-                        ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
-                        const InterruptCheck& interrupt, std::uint64_t epoch = 0);
-
-  // Up to max_epochs epochs in one call, stopping as scikit-learn would (see EpochRule):
-  // losses[e] receives epoch e's mean loss. With `shuffler`, every epoch first shuffles
-  // sample_idx: (n) in place and trains in that order (scikit-learn's shuffle=True); without,
-  // the rows are taken in order. The dropout counter of an epoch is rule.samples_seen at its
-  // start. Returns the number of epochs completed; *interrupted tells a Ctrl-C stop.
+  // The one way epochs run: up to max_epochs epochs of mini-batch training, each in the order
+  // `order` (null: the rows in order), which `shuffler`, when given, shuffles in place first
+  // (scikit-learn's shuffle=True, drawn as numpy's RandomState draws it). params: (n_params),
+  // updated in place.  X: (n, n_features)  Y: (n, n_outputs)  w: (n) or nullptr  order: (n).
+  // losses[e] receives epoch e's mean loss. With apply_rule, `rule` records each epoch's loss
+  // and decides whether to go on (see EpochRule); without, it runs exactly one epoch
+  // (max_epochs must be 1) and leaves the rule to the caller. An epoch's dropout counter is
+  // rule.samples_seen at its start. Returns the number of epochs completed; *interrupted tells
+  // a Ctrl-C stop. Throws std::invalid_argument on inconsistent shapes or an out-of-range index
+  // in `order`, ZeroWeightBatch (before the epoch trains) when a mini-batch's weights sum to 0.
   template <class Optimizer>
   Index run_epochs(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
-                   ConstMatrixMap<S> Y, const S* w, std::int64_t* sample_idx,
-                   LegacyShuffler* shuffler, Index max_epochs, EpochRule& rule, double* losses,
-                   const InterruptCheck& interrupt, bool* interrupted);
+                   ConstMatrixMap<S> Y, const S* w, std::int64_t* order,
+                   LegacyShuffler* shuffler, Index max_epochs, EpochRule& rule, bool apply_rule,
+                   double* losses, const InterruptCheck& interrupt, bool* interrupted);
 
   // Loss and gradient over all rows of X as one batch (needs n <= batch_size), as scikit-learn's
   // `_backprop`: loss = Σ w·row_loss / Σ w + ½·alpha·ΣW² / Σ w;  grad: (n_params).
@@ -129,7 +110,9 @@ class Trainer {
  private:
   void check_inputs(const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,
                     const std::int64_t* order) const;
-  // run_epoch without the input checks, with the time of the last Ctrl-C poll carried over.
+  // Throws ZeroWeightBatch when a mini-batch of an epoch in `order` has weights summing to 0.
+  void check_batch_weights(Index n, const S* w, const std::int64_t* order) const;
+  // One epoch (inputs checked by the caller), with the time of the last Ctrl-C poll carried over.
   template <class Optimizer>
   EpochResult epoch_pass(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
                          ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,

@@ -352,16 +352,6 @@ int Trainer<S>::threads_for_batches() const {
 
 template <class S>
 template <class Optimizer>
-EpochResult Trainer<S>::run_epoch(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
-                                  ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
-                                  const InterruptCheck& interrupt, std::uint64_t epoch) {
-  check_inputs(X, Y, order);
-  auto last_poll = std::chrono::steady_clock::now();
-  return epoch_pass(params, optimizer, X, Y, w, order, interrupt, epoch, last_poll);
-}
-
-template <class S>
-template <class Optimizer>
 EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
                                    ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
                                    const InterruptCheck& interrupt, std::uint64_t epoch,
@@ -419,47 +409,45 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
   return result;
 }
 
-bool EpochRule::end_epoch(double loss, Index n) {
-  samples_seen += n;
-  if (loss > best_loss - tol) {
-    no_improvement_count += 1;
-  } else {
-    no_improvement_count = 0;
+template <class S>
+void Trainer<S>::check_batch_weights(Index n, const S* w, const std::int64_t* order) const {
+  for (Index start = 0; start < n; start += batch_size_) {
+    double sum = 0;
+    for (Index i = start; i < std::min(n, start + batch_size_); ++i) sum += w[order ? order[i] : i];
+    if (sum == 0) throw ZeroWeightBatch();
   }
-  if (loss < best_loss) best_loss = loss;
-  if (schedule == Schedule::invscaling) {
-    learning_rate = learning_rate_init / std::pow(double(samples_seen + 1), power_t);
-  }
-  if (no_improvement_count > n_iter_no_change) {
-    if (schedule != Schedule::adaptive || learning_rate <= 1e-6) return stopped = true;
-    learning_rate /= 5.0;
-    no_improvement_count = 0;
-  }
-  return false;
 }
 
 template <class S>
 template <class Optimizer>
 Index Trainer<S>::run_epochs(S* params, Optimizer& optimizer, const FeatureMatrix<S>& X,
-                             ConstMatrixMap<S> Y, const S* w, std::int64_t* sample_idx,
+                             ConstMatrixMap<S> Y, const S* w, std::int64_t* order,
                              LegacyShuffler* shuffler, Index max_epochs, EpochRule& rule,
-                             double* losses, const InterruptCheck& interrupt, bool* interrupted) {
-  check_inputs(X, Y, shuffler ? sample_idx : nullptr);  // shuffled indices must be in range
+                             bool apply_rule, double* losses, const InterruptCheck& interrupt,
+                             bool* interrupted) {
+  if (shuffler && !order) throw std::invalid_argument("shuffling needs an order to shuffle");
+  if (!apply_rule && max_epochs != 1) {
+    throw std::invalid_argument("without the rule, epochs run one at a time");
+  }
+  check_inputs(X, Y, order);  // a shuffle permutes the indices: they stay in range
   const Index n = X.rows();
   *interrupted = false;
   auto last_poll = std::chrono::steady_clock::now();  // Ctrl-C polls span epochs
   for (Index e = 0; e < max_epochs; ++e) {
-    if (shuffler) shuffler->shuffle(sample_idx, n);
+    if (shuffler) shuffler->shuffle(order, n);
+    if (w) check_batch_weights(n, w, order);
     optimizer.set_learning_rate(rule.learning_rate);
-    const EpochResult r =
-        epoch_pass(params, optimizer, X, Y, w, shuffler ? sample_idx : nullptr, interrupt,
-                   std::uint64_t(rule.samples_seen), last_poll);
+    const EpochResult r = epoch_pass(params, optimizer, X, Y, w, order, interrupt,
+                                     std::uint64_t(rule.samples_seen), last_poll);
     if (r.interrupted) {
       *interrupted = true;
       return e;
     }
     losses[e] = r.accumulated_loss / double(n);
-    if (rule.end_epoch(losses[e], n)) return e + 1;
+    if (apply_rule) {
+      rule.record(losses[e], n);
+      if (rule.decide() == EpochRule::Decision::stop) return e + 1;
+    }
   }
   return max_epochs;
 }
@@ -497,12 +485,9 @@ template class Trainer<float>;
 template class Trainer<double>;
 
 #define FASTNN_INSTANTIATE_EPOCHS(S, Optimizer)                                                   \
-  template EpochResult Trainer<S>::run_epoch<Optimizer<S>>(                                       \
-      S*, Optimizer<S>&, const FeatureMatrix<S>&, ConstMatrixMap<S>, const S*,                   \
-      const std::int64_t*, const InterruptCheck&, std::uint64_t);                                 \
   template Index Trainer<S>::run_epochs<Optimizer<S>>(                                            \
       S*, Optimizer<S>&, const FeatureMatrix<S>&, ConstMatrixMap<S>, const S*, std::int64_t*,    \
-      LegacyShuffler*, Index, EpochRule&, double*, const InterruptCheck&, bool*);
+      LegacyShuffler*, Index, EpochRule&, bool, double*, const InterruptCheck&, bool*);
 FASTNN_INSTANTIATE_EPOCHS(float, SGDState)
 FASTNN_INSTANTIATE_EPOCHS(double, SGDState)
 FASTNN_INSTANTIATE_EPOCHS(float, AdamState)

@@ -78,17 +78,6 @@ class FitTasks:
             estimator=self._estimator, reconstruction_attributes=fitted_state, **self._data
         )
 
-    def epoch_state(self):
-        """The state after the epoch that just ran (copies: training goes on in place)."""
-        est = self._estimator
-        return {
-            "coefs_": [np.array(c) for c in est.coefs_],
-            "intercepts_": [np.array(b) for b in est.intercepts_],
-            "n_iter_": est.n_iter_,
-            "loss_": est.loss_,
-            "loss_curve_": list(est.loss_curve_),
-        }
-
     def end(self):
         """End the root task: the estimator is fitted."""
         self._root.call_on_fit_task_end(

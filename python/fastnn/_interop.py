@@ -14,66 +14,28 @@ converted estimator therefore starts a fresh optimizer from the converted weight
 
 import copy
 
-import numpy as np
 from sklearn.base import is_classifier
-from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["from_sklearn", "to_sklearn"]
+from fastnn._fitted_state import copy_fitted_state
+from fastnn._spec import NetworkSpec
 
-# Fitted state shared by fastnn and scikit-learn, copied when present on the source. The
-# private entries are what a later warm-start ``fit`` or ``partial_fit`` reads (early-stopping
-# bookkeeping); ``classes_`` comes before ``_label_binarizer`` so that the copies stay aliased.
-_FITTED_ATTRIBUTES = (
-    "n_features_in_",
-    "feature_names_in_",
-    "classes_",
-    "_label_binarizer",
-    "n_outputs_",
-    "n_layers_",
-    "out_activation_",
-    "coefs_",
-    "intercepts_",
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "_no_improvement_count",
-    "_best_coefs",
-    "_best_intercepts",
-)
+__all__ = ["from_sklearn", "sklearn_counterpart", "to_sklearn"]
+
+# scikit-learn's estimator class -> fastnn's, filled by fastnn's estimator module.
+_FASTNN_CLASS_OF = {}
 
 
-def _copy_fitted_state(src, dst):
-    """Set on ``dst`` copies of the fitted attributes of ``src``.
+def sklearn_counterpart(sklearn_class):
+    """Class decorator of a fastnn estimator: ``sklearn_class`` is the scikit-learn estimator
+    it converts to and from."""
 
-    Arrays become plain, writable, owned ``numpy.ndarray`` copies of the same dtype, shape and
-    values (a read-only ``numpy.memmap`` from ``joblib.load(..., mmap_mode="r")`` included).
-    Aliasing inside the state is kept: an array or list that ``src`` holds under two names (for
-    instance ``coefs_`` and ``_best_coefs`` after early stopping, or ``classes_`` and
-    ``_label_binarizer.classes_``) is one copy held under both names in ``dst``.
-    """
-    state = {name: getattr(src, name) for name in _FITTED_ATTRIBUTES if hasattr(src, name)}
-    memo = {}
+    def register(fastnn_class):
+        fastnn_class._sklearn_class = sklearn_class
+        _FASTNN_CLASS_OF[sklearn_class] = fastnn_class
+        return fastnn_class
 
-    def register_arrays(value):
-        if isinstance(value, np.ndarray):
-            if id(value) not in memo:
-                memo[id(value)] = np.array(value, copy=True, subok=False)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                register_arrays(item)
-
-    for value in state.values():
-        register_arrays(value)
-    # Pre-registered arrays are reused by deepcopy (keyed by id; ``src`` keeps them alive).
-    for name, value in copy.deepcopy(state, memo).items():
-        setattr(dst, name, value)
-    return dst
+    return register
 
 
 def _estimator_params(est):
@@ -130,9 +92,7 @@ def to_sklearn(model):
     >>> bool((sk_clf.predict(X) == clf.predict(X)).all())
     True
     """
-    from fastnn._mlp import BaseMultilayerPerceptron
-
-    if not isinstance(model, BaseMultilayerPerceptron):
+    if not isinstance(model, tuple(_FASTNN_CLASS_OF.values())):
         raise TypeError(
             "to_sklearn expects a fastnn MLPClassifier or MLPRegressor, got %s."
             % type(model).__name__
@@ -143,20 +103,20 @@ def to_sklearn(model):
     # dropped; those that change what the network computes have no scikit-learn equivalent.
     for name in ("n_threads", "dropout", "weight_init", "leaky_relu_slope"):
         params.pop(name, None)
-    residual = params.pop("residual", False)
-    loss = params.get("loss", "log_loss") if is_classifier(model) else None
+    params.pop("residual", None)
     if is_classifier(model):
         params.pop("loss", None)
-    if params["activation"] == "leaky_relu" or (residual and any(model._residual_layers())) or (
-        loss == "squared_error"
-    ):
+    spec = NetworkSpec.build(
+        model, model.n_features_in_, model.n_outputs_, is_classifier(model),
+        model._y_type(), model.coefs_[0].dtype,
+    )
+    if not spec.computable_by_sklearn():
         raise ValueError(
             "This model uses a fastnn extension scikit-learn does not have (activation="
             "'leaky_relu', residual layers or a classifier's loss='squared_error'): it cannot "
             "be converted."
         )
-    estimator_class = SkMLPClassifier if is_classifier(model) else SkMLPRegressor
-    return _copy_fitted_state(model, estimator_class(**params))
+    return copy_fitted_state(model, model._sklearn_class(**params))
 
 
 def from_sklearn(estimator, *, n_threads=None):
@@ -206,20 +166,16 @@ def from_sklearn(estimator, *, n_threads=None):
     >>> bool(np.allclose(reg.predict(X), sk_reg.predict(X)))
     True
     """
-    from fastnn._mlp import MLPClassifier, MLPRegressor
-
-    if isinstance(estimator, SkMLPClassifier):
-        model_class = MLPClassifier
-    elif isinstance(estimator, SkMLPRegressor):
-        model_class = MLPRegressor
-    else:
+    model_class = next(
+        (f for s, f in _FASTNN_CLASS_OF.items() if isinstance(estimator, s)), None
+    )
+    if model_class is None:
         raise TypeError(
             "from_sklearn expects a fitted sklearn.neural_network.MLPClassifier or "
             "MLPRegressor, got %s." % type(estimator).__name__
         )
     check_is_fitted(estimator)
     params = _estimator_params(estimator)
-    if model_class is MLPClassifier:
+    if is_classifier(estimator):
         params.pop("loss", None)  # fixed to "log_loss", not a constructor parameter
-    model = model_class(**params, n_threads=n_threads)
-    return _copy_fitted_state(estimator, model)
+    return copy_fitted_state(estimator, model_class(**params, n_threads=n_threads))

@@ -1,8 +1,9 @@
-"""Stochastic optimizers' state and schedules, with scikit-learn's semantics.
+"""Stochastic optimizers' state, with scikit-learn's attributes.
 
-The update rules themselves run in C++ (cpp/fastnn/optimizers.hpp), once per mini-batch, inside
-the epoch call. Python keeps the state (flat arrays in the parameters' packed layout, so a model
-pickles and ``partial_fit`` resumes) and the per-epoch schedule logic.
+The update rules run in C++ (cpp/fastnn/optimizers.hpp), once per mini-batch, inside the core's
+epoch driver; the rules between epochs (learning-rate schedules, stopping) are the core's
+EpochRule. Python keeps the state -- flat arrays in the parameters' packed layout, so a model
+pickles and ``partial_fit`` resumes -- and hands it to the core.
 """
 
 import numpy as np
@@ -16,7 +17,7 @@ def _writable(a, dtype):
 
 
 class SGDOptimizer:
-    """SGD with momentum / Nesterov momentum and the learning-rate schedules."""
+    """SGD with momentum / Nesterov momentum; ``learning_rate`` follows the schedule."""
 
     def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum, nesterov,
                  power_t):
@@ -28,38 +29,14 @@ class SGDOptimizer:
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
 
-    def run_epoch(self, trainer, params, X, Y, sample_weight, order, epoch):
-        self.velocity = _writable(self.velocity, params.dtype)
-        return trainer.run_epoch_sgd(
-            params, self.velocity, X, Y, sample_weight, order,
-            self.learning_rate, self.momentum, bool(self.nesterov), epoch,
-        )
-
-    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, rule,
-                   losses):
+    def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
+                   apply_rule):
+        """``trainer.run_epochs_sgd`` with this state; returns (epochs run, interrupted)."""
         self.velocity = _writable(self.velocity, params.dtype)
         return trainer.run_epochs_sgd(
-            params, self.velocity, X, Y, sample_weight, sample_idx, key, pos, rule, losses,
-            self.momentum, bool(self.nesterov),
+            params, self.velocity, X, Y, sample_weight, order, key, pos, rule, losses,
+            self.momentum, bool(self.nesterov), apply_rule,
         )
-
-    def iteration_ends(self, time_step):
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg, verbose):
-        if self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
 
 
 class AdamOptimizer:
@@ -75,52 +52,27 @@ class AdamOptimizer:
         self.ms = np.zeros(n_params, dtype=dtype)
         self.vs = np.zeros(n_params, dtype=dtype)
 
-    def run_epoch(self, trainer, params, X, Y, sample_weight, order, epoch):
-        self._writable_state(params.dtype)
-        try:
-            return trainer.run_epoch_adam(
-                params, self.ms, self.vs, self._t, X, Y, sample_weight, order,
-                self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon, epoch,
-            )
-        finally:  # also after Ctrl-C, which leaves the steps already taken in place
-            self._update_learning_rate()
-
-    def run_epochs(self, trainer, params, X, Y, sample_weight, sample_idx, key, pos, rule,
-                   losses):
-        """Epochs until ``rule`` stops training, at most ``losses.size`` (their mean losses are
-        written there); returns (epochs run, interrupted)."""
-        self._writable_state(params.dtype)
+    def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
+                   apply_rule):
+        """``trainer.run_epochs_adam`` with this state; returns (epochs run, interrupted)."""
+        self.ms = _writable(self.ms, params.dtype)
+        self.vs = _writable(self.vs, params.dtype)
+        self._t = _writable(self._t, np.int64)
         try:
             return trainer.run_epochs_adam(
-                params, self.ms, self.vs, self._t, X, Y, sample_weight, sample_idx, key, pos,
-                rule, losses, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
+                params, self.ms, self.vs, self._t, X, Y, sample_weight, order, key, pos, rule,
+                losses, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon,
+                apply_rule,
             )
-        finally:
-            self._update_learning_rate()
-
-    def _writable_state(self, dtype):
-        self.ms = _writable(self.ms, dtype)
-        self.vs = _writable(self.vs, dtype)
-        self._t = _writable(self._t, np.int64)
-
-    def _update_learning_rate(self):
-        """scikit-learn's attribute: the bias-corrected rate of the last step taken."""
-        if self.t:
-            self.learning_rate = (
-                self.learning_rate_init
-                * np.sqrt(1 - self.beta_2**self.t)
-                / (1 - self.beta_1**self.t)
-            )
+        finally:  # also after Ctrl-C, which leaves the steps already taken in place
+            if self.t:  # scikit-learn's attribute: the bias-corrected rate of the last step
+                self.learning_rate = (
+                    self.learning_rate_init
+                    * np.sqrt(1 - self.beta_2**self.t)
+                    / (1 - self.beta_1**self.t)
+                )
 
     @property
     def t(self):
         """Number of steps taken."""
         return int(self._t[0])
-
-    def iteration_ends(self, time_step):
-        pass
-
-    def trigger_stopping(self, msg, verbose):
-        if verbose:
-            print(msg + " Stopping.")
-        return True

@@ -33,8 +33,14 @@ import zipfile
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
+
+import fastnn
+from fastnn._fitted_state import COUNTERS, MAY_BE_NONE, OPTIONAL_LISTS, OPTIONAL_SCALARS
+from fastnn._mlp import BaseMultilayerPerceptron, MLPClassifier, MLPRegressor
+from fastnn._spec import OUTPUT_ACTIVATIONS, network_params, output_activation
 
 __all__ = ["load", "save"]
 
@@ -43,23 +49,13 @@ FORMAT_VERSION = 1
 
 _WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _CLASS_KINDS = set("biufSU")  # bool, integers, floats, bytes, unicode: never object
-_OUT_ACTIVATIONS = {"identity", "logistic", "softmax", "exp"}
 _Y_TYPES = {"binary", "multiclass", "multilabel-indicator"}
-_OPTIONAL_LISTS = ("loss_curve_", "validation_scores_")
-_OPTIONAL_SCALARS = ("loss_", "best_loss_", "best_validation_score_")
-# Attributes whose value may be None (early stopping on or off).
-_MAY_BE_NONE = {"best_loss_", "validation_scores_", "best_validation_score_"}
+_ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 _MAX_LAYERS = 10_000  # far beyond any real network; bounds the entries a file may hold
 
 
 class _InvalidFile(Exception):
     """A check failed; ``load`` reports it as a ValueError naming the file."""
-
-
-def _estimator_classes():
-    from fastnn._mlp import MLPClassifier, MLPRegressor
-
-    return {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 
 
 # --------------------------------------------------------------------- JSON values
@@ -174,8 +170,6 @@ def save(model, path):
     :func:`fastnn.from_sklearn` does). A ``random_state`` that is a ``numpy.random.RandomState``
     instance is saved as None: only None and integers are saveable.
     """
-    from fastnn._mlp import BaseMultilayerPerceptron
-
     if not isinstance(model, BaseMultilayerPerceptron):
         raise TypeError("save expects a fastnn MLPClassifier or MLPRegressor, got %s."
                         % type(model).__name__)
@@ -202,16 +196,13 @@ def save(model, path):
 
 def _state(model):
     """(metadata, arrays) describing ``model``."""
-    from sklearn.base import is_classifier
-
     params = {}
     for name, value in model.get_params(deep=False).items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
             value = None  # a generator's state is not a parameter one can save
         params[name] = _encode(value, name)
 
-    fitted = {name: int(getattr(model, name))
-              for name in ("n_features_in_", "n_outputs_", "n_layers_", "n_iter_", "t_")}
+    fitted = {name: int(getattr(model, name)) for name in COUNTERS}
     fitted["out_activation_"] = str(model.out_activation_)
     if hasattr(model, "_no_improvement_count"):  # stochastic solvers' stopping counter
         fitted["_no_improvement_count"] = int(model._no_improvement_count)
@@ -225,7 +216,7 @@ def _state(model):
     fitted["n_intercepts"] = len(model.intercepts_)
 
     none = []
-    for name in _OPTIONAL_SCALARS:
+    for name in OPTIONAL_SCALARS:
         if hasattr(model, name):
             value = getattr(model, name)
             if value is None:
@@ -233,7 +224,7 @@ def _state(model):
             else:
                 fitted[name] = _scalar_to_json(value)
     list_types = {}
-    for name in _OPTIONAL_LISTS:
+    for name in OPTIONAL_LISTS:
         if hasattr(model, name):
             value = getattr(model, name)
             if value is None:
@@ -262,8 +253,6 @@ def _state(model):
             "neg_label": _encode(binarizer.neg_label, "neg_label"),
             "pos_label": _encode(binarizer.pos_label, "pos_label"),
         }
-
-    import fastnn
 
     metadata = {
         "format": FORMAT_NAME,
@@ -394,12 +383,11 @@ def _metadata(entry):
 def _build(metadata, arrays):
     """The estimator ``metadata`` and ``arrays`` describe, after checking every value."""
     arrays = dict(arrays)
-    classes = _estimator_classes()
     name = metadata.get("estimator")
-    if not isinstance(name, str) or name not in classes:
-        raise _InvalidFile(f"estimator {name!r} is not one of {sorted(classes)}")
-    Estimator = classes[name]
-    is_classifier = name == "MLPClassifier"
+    if not isinstance(name, str) or name not in _ESTIMATORS:
+        raise _InvalidFile(f"estimator {name!r} is not one of {sorted(_ESTIMATORS)}")
+    Estimator = _ESTIMATORS[name]
+    classifier = name == "MLPClassifier"
 
     # parameters: the estimator's own validation
     params = metadata.get("params")
@@ -412,9 +400,7 @@ def _build(metadata, arrays):
     model = Estimator(**{k: _decode(v, k) for k, v in params.items()})
     try:
         model._validate_params()
-        hidden = model.hidden_layer_sizes
-        n_hidden = len(list(hidden)) if hasattr(hidden, "__iter__") else 1
-        model._dropout_rates(n_hidden)
+        hidden = network_params(model)[0]
     except ValueError as exc:
         raise _InvalidFile(f"invalid parameters: {exc}") from None
 
@@ -457,23 +443,18 @@ def _build(metadata, arrays):
         raise _InvalidFile(f"n_outputs_ is {n_outputs} but coefs_[-1] has "
                            f"{coefs[-1].shape[1]} columns")
     widths = [c.shape[1] for c in coefs[:-1]]
-    hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
     if widths != hidden:
         raise _InvalidFile(f"the hidden layers have widths {widths} but hidden_layer_sizes "
                            f"is {model.hidden_layer_sizes!r}")
 
     # the output activation the estimator would have chosen
     out_activation = fitted.get("out_activation_")
-    if out_activation not in _OUT_ACTIVATIONS:
+    if out_activation not in OUTPUT_ACTIVATIONS:
         raise _InvalidFile(f"out_activation_ {out_activation!r} is unknown")
-    if is_classifier:
+    binarizer = None
+    if classifier:
         binarizer = _label_binarizer(fitted, arrays.pop("classes_", None), n_outputs)
-        if model.loss == "squared_error" or binarizer.y_type_ != "multiclass":
-            expected = "logistic"
-        else:
-            expected = "softmax"
-    else:
-        expected = "exp" if model.loss == "poisson" else "identity"
+    expected = output_activation(classifier, model.loss, binarizer and binarizer.y_type_)
     if out_activation != expected:
         raise _InvalidFile(f"out_activation_ is {out_activation!r}; this {name} "
                            f"(loss={model.loss!r}) has {expected!r}")
@@ -486,13 +467,13 @@ def _build(metadata, arrays):
         no_improvement = _expect(fitted["_no_improvement_count"], int,
                                  "_no_improvement_count", 0)
     none = fitted.get("none")
-    if not isinstance(none, list) or not set(none) <= _MAY_BE_NONE:
+    if not isinstance(none, list) or not set(none) <= MAY_BE_NONE:
         raise _InvalidFile(f"none lists {none!r}")
     list_types = fitted.get("list_types")
-    if not isinstance(list_types, dict) or not set(list_types) <= set(_OPTIONAL_LISTS):
+    if not isinstance(list_types, dict) or not set(list_types) <= set(OPTIONAL_LISTS):
         raise _InvalidFile(f"list_types is {list_types!r}")
     lists = {}
-    for key in _OPTIONAL_LISTS:
+    for key in OPTIONAL_LISTS:
         values = arrays.pop(key, None)
         if (values is None) != (key not in list_types):
             raise _InvalidFile(f"{key} and its type do not match")
@@ -506,7 +487,7 @@ def _build(metadata, arrays):
                 raise _InvalidFile(f"{key} has element type {list_types[key]!r}")
             lists[key] = [kind(v) for v in values]
     scalars = {}
-    for key in _OPTIONAL_SCALARS:
+    for key in OPTIONAL_SCALARS:
         if key in fitted:
             if key in none:
                 raise _InvalidFile(f"{key} is both None and saved")
@@ -524,7 +505,7 @@ def _build(metadata, arrays):
     model.n_features_in_ = n_features
     if feature_names is not None:
         model.feature_names_in_ = np.array(feature_names, dtype=object)
-    if is_classifier:
+    if classifier:
         model._label_binarizer = binarizer
         model.classes_ = binarizer.classes_
     model.n_outputs_ = n_outputs

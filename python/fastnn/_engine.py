@@ -1,0 +1,410 @@
+"""The engine: fits and predictions of a network, run by the C++ core.
+
+The estimators validate and hand over; this module turns their arrays into what the core reads
+and makes one kind of core call per task:
+
+- stochastic fits (``sgd``, ``adam``): ``fit_stochastic`` is the epoch driver. Epochs run only
+  in the core's ``run_epochs``, under its ``EpochRule`` (scikit-learn's best loss,
+  no-improvement count, learning-rate schedules and stopping). When nothing has to happen in
+  Python between epochs the whole fit is one call (a few for very long fits); otherwise --
+  early stopping's validation score, ``verbose`` lines, per-epoch callbacks, ``partial_fit`` --
+  the core runs one epoch a call, Python hands the rule the epoch's criterion and prints what
+  the rule reports.
+- ``lbfgs``: scipy's L-BFGS-B over the core's full-batch loss and gradient.
+- ``predict``: the core reads every layer's arrays where they lie.
+
+Random draws (initial weights, per-epoch shuffles, the early-stopping split) are made as
+scikit-learn makes them: with the same ``random_state``, a float64 fit follows scikit-learn's
+trajectory up to rounding.
+"""
+
+import warnings
+from itertools import chain
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from fastnn import _core
+from fastnn._callbacks import LbfgsIterations
+from fastnn._compat import _check_optimize_result
+from fastnn._fitted_state import epoch_state
+from fastnn._optimizers import AdamOptimizer, SGDOptimizer
+from fastnn._threads import core_threads
+
+__all__ = ["fit_lbfgs", "fit_stochastic", "predict"]
+
+_TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
+_CSR_MATRICES = {np.dtype(np.float32): _core.CsrMatrix32, np.dtype(np.float64): _core.CsrMatrix64}
+
+# Epochs a core call runs at most when a whole fit runs in the core (the loss buffer's size).
+EPOCHS_PER_CORE_CALL = 4096
+
+
+def compute_dtype(*dtypes):
+    """float32 when every input is float32, float64 otherwise (numpy's promotion, floats only)."""
+    dtype = np.result_type(*dtypes)
+    return dtype if dtype in _TRAINERS else np.dtype(np.float64)
+
+
+def is_core_dtype(dtype):
+    return dtype in _TRAINERS
+
+
+def _pack(coefs, intercepts, dtype):
+    """One flat parameter vector in scikit-learn's ``_pack`` order (all coefs, then intercepts)."""
+    return np.concatenate([np.ravel(c) for c in chain(coefs, intercepts)]).astype(
+        dtype, copy=False
+    )
+
+
+def _unpack(model, params):
+    """Point ``model.coefs_`` / ``intercepts_`` at views of the flat vector ``params``."""
+    model.coefs_ = list(model.coefs_)
+    model.intercepts_ = list(model.intercepts_)
+    start = 0
+    for i, c in enumerate(model.coefs_):
+        model.coefs_[i] = params[start:start + c.size].reshape(c.shape)
+        start += c.size
+    for i, b in enumerate(model.intercepts_):
+        model.intercepts_[i] = params[start:start + b.size]
+        start += b.size
+
+
+def _shuffled(sample_idx, random_state):
+    """``sklearn.utils.shuffle(sample_idx, random_state=random_state)`` without its overhead:
+    the same RandomState draw (a shuffle of ``arange(n)``), the same result. Used only for a
+    RandomState over another bit generator than MT19937, whose draws the core cannot make."""
+    indices = np.arange(sample_idx.shape[0])
+    random_state.shuffle(indices)
+    return sample_idx[indices]
+
+
+def _as_core_array(a, dtype):
+    """C-contiguous array of ``dtype``: no copy when ``a`` already is one."""
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _as_core_matrix(X, dtype):
+    """X as the core reads it: a C-contiguous array, or a CSR matrix's buffers (CSC and other
+    sparse formats are converted to CSR, as scikit-learn's sparse products would)."""
+    if not sp.issparse(X):
+        return _as_core_array(X, dtype)
+    X = X.tocsr().astype(dtype, copy=False)
+    return _CSR_MATRICES[np.dtype(dtype)](
+        np.ascontiguousarray(X.data),
+        X.indices.astype(np.int32, copy=False),
+        X.indptr.astype(np.int64, copy=False),
+        X.shape[1],
+    )
+
+
+def _core_inputs(X, y, sample_weight, dtype):
+    """X, Y (as floats) and sample weights in ``dtype``; X is not copied when it already is a
+    C-contiguous array of that dtype."""
+    X = _as_core_matrix(X, dtype)
+    Y = _as_core_array(y, dtype)
+    if sample_weight is not None:
+        sample_weight = _as_core_array(sample_weight, dtype)
+    return X, Y, sample_weight
+
+
+# --------------------------------------------------------------------------------- predict
+def predict(model, X, residual_layers):
+    """The network's output for validated X (output activation applied)."""
+    dtype = X.dtype
+    if dtype != model.coefs_[0].dtype:
+        dtype = compute_dtype(dtype, model.coefs_[0].dtype)
+    return _core.predict(
+        [_as_core_array(c, dtype) for c in model.coefs_],
+        [_as_core_array(b, dtype) for b in model.intercepts_],
+        model.activation,
+        model.out_activation_,
+        float(model.leaky_relu_slope),
+        _as_core_matrix(X, dtype),
+        core_threads(model.n_threads),
+        residual_layers,
+    )
+
+
+# ---------------------------------------------------------------------------------- L-BFGS
+def fit_lbfgs(model, spec, X, y, sample_weight, tasks):
+    """scipy's L-BFGS-B over the core's full-batch loss and gradient, as scikit-learn's."""
+    X, Y, sample_weight = _core_inputs(X, y, sample_weight, spec.dtype)
+    trainer = _TRAINERS[spec.dtype](
+        spec.network(), X.shape[1], X.shape[0], model.alpha, core_threads(model.n_threads)
+    )
+    params = _pack(model.coefs_, model.intercepts_, spec.dtype)
+    grad = np.empty_like(params)
+
+    def loss_grad(packed):
+        params[:] = packed
+        loss = trainer.loss_and_gradient(params, X, Y, sample_weight, grad)
+        return loss, grad.astype(np.float64)
+
+    iterations = LbfgsIterations(tasks) if tasks.per_iteration else None
+    opt_res = scipy.optimize.minimize(
+        loss_grad,
+        params.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxfun": model.max_fun, "maxiter": model.max_iter, "gtol": model.tol},
+        callback=iterations,
+    )
+    if iterations is not None:
+        iterations.close()
+    model.n_iter_ = _check_optimize_result("lbfgs", opt_res, model.max_iter)
+    # As scikit-learn's: loss_ an np.float64, coefs_ scipy's float64 solution (also for
+    # float32 X, whose loss and gradient are evaluated in float32, as scipy's L-BFGS-B
+    # casts the parameters to x0's dtype before each evaluation).
+    model.loss_ = np.float64(opt_res.fun)
+    _unpack(model, opt_res.x)
+
+
+# ------------------------------------------------------------------------ stochastic fits
+def _optimizer(model, n_params, dtype):
+    if model.solver == "sgd":
+        return SGDOptimizer(
+            n_params, dtype, model.learning_rate_init, model.learning_rate, model.momentum,
+            model.nesterovs_momentum, model.power_t,
+        )
+    return AdamOptimizer(
+        n_params, dtype, model.learning_rate_init, model.beta_1, model.beta_2, model.epsilon,
+    )
+
+
+def _validation_split(model, X, y, sample_weight):
+    """scikit-learn's early-stopping split: (train, validation), each (X, y, sample_weight)."""
+    # don't stratify in multilabel classification
+    stratify = y if is_classifier(model) and model.n_outputs_ == 1 else None
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(
+        *arrays, random_state=model._random_state, test_size=model.validation_fraction,
+        stratify=stratify,
+    )
+    X_train, X_val, y_train, y_val = parts[:4]
+    sw_train, sw_val = parts[4:] if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    if is_classifier(model):
+        y_val = model._label_binarizer.inverse_transform(y_val)
+    return (X_train, y_train, sw_train), (X_val, y_val, sw_val)
+
+
+def _batch_size(model, n_samples):
+    if model.batch_size == "auto":
+        return min(200, n_samples)
+    if model.batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than "
+            "sample size. It is going to be clipped"
+        )
+    return int(np.clip(model.batch_size, 1, n_samples))
+
+
+def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks):
+    """A ``sgd`` / ``adam`` fit (``partial_fit``: one epoch) of ``model`` from its current
+    weights, recording scikit-learn's fitted state (``loss_curve_``, ``n_iter_``, ``t_``, ...)."""
+    model_dtype = model.coefs_[0].dtype
+    params = _pack(model.coefs_, model.intercepts_, spec.dtype)
+    _unpack(model, params)  # coefs_ now view the vector the core updates
+    if not incremental or not hasattr(model, "_optimizer"):
+        model._optimizer = _optimizer(model, params.size, spec.dtype)
+    if model.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    validation = None
+    if model.early_stopping:
+        (X, y, sample_weight), validation = _validation_split(model, X, y, sample_weight)
+    batch_size = _batch_size(model, X.shape[0])
+    X, Y, sample_weight = _core_inputs(X, y, sample_weight, spec.dtype)
+    dropout_seed = 0
+    if spec.dropout_rates:
+        # The masks' key: drawn once per call, then counter-based (see cpp/fastnn/dropout.hpp).
+        dropout_seed = int(model._random_state.randint(np.iinfo(np.int64).max))
+    trainer = _TRAINERS[spec.dtype](
+        spec.network(), X.shape[1], batch_size, model.alpha, core_threads(model.n_threads),
+        list(spec.dropout_rates), dropout_seed,
+    )
+    try:
+        _EpochDriver(model, trainer, params, X, Y, sample_weight, validation, incremental,
+                     tasks).run()
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+    except BaseException:
+        # An error mid-fit (a zero-weight mini-batch, ...) leaves the weights in the
+        # model's dtype, as scikit-learn's in-place updates do (see the rounding below).
+        _round_to(model, model_dtype)
+        raise
+    if model.early_stopping:  # restore the best weights
+        model.coefs_ = model._best_coefs
+        model.intercepts_ = model._best_intercepts
+    # scikit-learn updates the parameters in place, so they keep their dtype: a float32 model
+    # warm-started / partial_fit on float64 X is computed in float64 and stays float32. Here
+    # the epochs ran in float64; round once, at the end.
+    _round_to(model, model_dtype)
+
+
+def _round_to(model, dtype):
+    if model.coefs_[0].dtype != dtype:
+        model.coefs_ = [c.astype(dtype) for c in model.coefs_]
+        model.intercepts_ = [b.astype(dtype) for b in model.intercepts_]
+
+
+class _EpochDriver:
+    """Runs a stochastic fit's epochs through the core, and records them on the model."""
+
+    def __init__(self, model, trainer, params, X, Y, sample_weight, validation, incremental,
+                 tasks):
+        self.model = model
+        self.trainer = trainer
+        self.params = params
+        self.data = (X, Y, sample_weight)
+        self.validation = validation
+        self.incremental = incremental
+        self.tasks = tasks
+        # Python acts between epochs: the core runs one epoch a call and leaves the rule to us.
+        self.one_at_a_time = bool(
+            validation is not None or incremental or model.verbose or tasks.per_iteration
+        )
+        self.sgd = model.solver == "sgd"
+        self.rule = self._rule()
+
+    def _rule(self):
+        """The core's EpochRule, with the state the model carries between fits. The model's
+        state is read with scikit-learn's own expressions, so that a state left by another
+        solver or by a fit with(out) early stopping fails with scikit-learn's error."""
+        model = self.model
+        model.loss_curve_  # noqa: B018 -- AttributeError after an lbfgs fit, as scikit-learn's
+        if self.validation is not None:
+            model.validation_scores_.append  # noqa: B018 -- None unless early stopping ran
+            best, criterion = model.best_validation_score_, "validation_score"
+        else:
+            model.best_loss_ - model.tol  # noqa: B018 -- None after early stopping
+            best, criterion = model.best_loss_, "training_loss"
+        optimizer = model._optimizer
+        return _core.EpochRule(
+            tol=float(model.tol),
+            n_iter_no_change=float(model.n_iter_no_change),
+            schedule=optimizer.lr_schedule if self.sgd else "constant",
+            criterion=criterion,
+            learning_rate_init=float(model.learning_rate_init),
+            power_t=float(model.power_t),
+            learning_rate=float(optimizer.learning_rate) if self.sgd else 0.0,
+            best=float(best),
+            no_improvement_count=float(model._no_improvement_count),
+            samples_seen=int(model.t_),
+        )
+
+    def run(self):
+        model, rule = self.model, self.rule
+        X = self.data[0]
+        n_samples = X.shape[0]
+        random_state = model._random_state
+        order = key = pos = state = None
+        if model.shuffle:
+            order = np.arange(n_samples, dtype=np.int64)
+            state = random_state.get_state(legacy=False)
+            if state["bit_generator"] == "MT19937":  # the core draws the shuffles itself
+                key = np.array(state["state"]["key"], dtype=np.uint32)
+                pos = np.array([state["state"]["pos"]], dtype=np.int64)
+            else:
+                state = None
+        budget = 1 if self.one_at_a_time else min(model.max_iter, EPOCHS_PER_CORE_CALL)
+        losses = np.empty(budget)
+        model.n_iter_ = 0
+        stopped = interrupted = False
+        try:
+            while model.n_iter_ < model.max_iter and not (stopped or interrupted):
+                if model.shuffle and key is None:
+                    order = _shuffled(order, random_state)
+                task = self.tasks.begin_iteration("epoch") if self.one_at_a_time else None
+                block = losses[: model.max_iter - model.n_iter_]
+                epochs, interrupted = model._optimizer.run_epochs(
+                    self.trainer, self.params, *self.data, order, key, pos, rule, block,
+                    not self.one_at_a_time,
+                )
+                self._record(losses[:epochs])
+                if not self.one_at_a_time:
+                    stopped = rule.stopped
+                elif epochs:
+                    stopped = self._between_epochs(task)
+                    if self.incremental:
+                        break
+        finally:
+            if state is not None:  # the generator advanced by the draws made
+                state["state"]["key"], state["state"]["pos"] = key, int(pos[0])
+                random_state.set_state(state)
+        if interrupted:
+            raise KeyboardInterrupt
+        if not stopped and not self.incremental and model.n_iter_ == model.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) "
+                "reached and the optimization hasn't converged yet." % model.max_iter,
+                ConvergenceWarning,
+            )
+
+    def _record(self, losses):
+        """The fitted state after the core ran ``losses.size`` epochs."""
+        model = self.model
+        model.n_iter_ += losses.size
+        model.loss_curve_.extend(losses)  # np.float64 items, as scikit-learn's
+        if losses.size:
+            model.loss_ = losses[-1]
+        if not self.one_at_a_time:
+            self._record_rule()
+
+    def _record_rule(self):
+        """The rule's state, where scikit-learn's fitted state keeps it."""
+        model, rule = self.model, self.rule
+        model.t_ = rule.samples_seen
+        if self.validation is None and rule.best != model.best_loss_:
+            model.best_loss_ = np.float64(rule.best)
+        model._no_improvement_count = int(rule.no_improvement_count)
+        if self.sgd:
+            model._optimizer.learning_rate = rule.learning_rate
+
+    def _between_epochs(self, task):
+        """After one epoch: verbose lines, the validation score, the rule, the callbacks, in
+        scikit-learn's order. Returns True when training stops."""
+        model, rule = self.model, self.rule
+        if model.verbose:
+            print("Iteration %d, loss = %.8f" % (model.n_iter_, model.loss_))
+        n_samples = self.data[0].shape[0]
+        if self.validation is None:
+            rule.record(float(model.loss_), n_samples)
+        else:
+            # compute validation score (can be NaN), use that for stopping
+            X_val, y_val, sw_val = self.validation
+            score = model._score(X_val, y_val, sample_weight=sw_val)
+            model.validation_scores_.append(score)
+            if model.verbose:
+                print("Validation score: %f" % score)
+            if rule.record(float(score), n_samples):
+                model.best_validation_score_ = score
+                model._best_coefs = [c.copy() for c in model.coefs_]
+                model._best_intercepts = [b.copy() for b in model.intercepts_]
+        self._record_rule()
+        if self.tasks.end_iteration(task, lambda: epoch_state(model)):
+            return True  # a callback asked to stop
+        decision = rule.decide()
+        self._record_rule()
+        if decision != "go_on" and model.verbose:
+            print(self._stopping_message(decision))
+        return decision == "stop"
+
+    def _stopping_message(self, decision):
+        model = self.model
+        what = "Validation score" if self.validation is not None else "Training loss"
+        msg = "%s did not improve more than tol=%f for %d consecutive epochs." % (
+            what, model.tol, model.n_iter_no_change)
+        if decision == "lower_learning_rate":
+            return msg + " Setting learning rate to %f" % model._optimizer.learning_rate
+        if self.sgd and model.learning_rate == "adaptive":
+            return msg + " Learning rate too small. Stopping."
+        return msg + " Stopping."

@@ -1,0 +1,148 @@
+"""The network a model trains and predicts with: one frozen description, built once.
+
+A :class:`NetworkSpec` is made from the estimator's parameters and the data (the number of
+features and outputs, the kind of target, the dtype training runs in); the engine builds the
+core's network from it, and persistence and interop check models against it. The rules that
+decide a network's form live here only: which loss the core trains with and therefore which
+output activation a model has (the pairing itself, each loss with its canonical link, is the
+core's: ``cpp/fastnn/losses.hpp``), which hidden layers are residual, and the dropout rates.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fastnn import _core
+
+__all__ = [
+    "OUTPUT_ACTIVATIONS",
+    "NetworkSpec",
+    "core_loss",
+    "dropout_rates",
+    "hidden_layer_sizes",
+    "network_params",
+    "output_activation",
+    "residual_layers",
+]
+
+
+def core_loss(is_classifier, loss, y_type):
+    """The core's loss for an estimator: a regressor's own ``loss``; a classifier's log-loss
+    over a softmax (multiclass) or independent sigmoids (binary, multilabel), or the lecture
+    notes' quadratic cost on sigmoid outputs (``loss='squared_error'``)."""
+    if not is_classifier:
+        return loss
+    if loss == "squared_error":
+        return "quadratic"
+    return "log_loss" if y_type == "multiclass" else "binary_log_loss"
+
+
+def output_activation(is_classifier, loss, y_type):
+    """``out_activation_``: the output activation paired with the core's loss."""
+    return _core.output_activation_for(core_loss(is_classifier, loss, y_type))
+
+
+# Every output activation a model can have.
+OUTPUT_ACTIVATIONS = frozenset(
+    output_activation(classifier, loss, y_type)
+    for classifier, loss, y_type in (
+        (False, "squared_error", None), (False, "poisson", None),
+        (True, "log_loss", "multiclass"), (True, "log_loss", "binary"),
+    )
+)
+
+
+def hidden_layer_sizes(param):
+    """``hidden_layer_sizes`` as a list of widths (scikit-learn's check: all > 0)."""
+    sizes = list(param) if hasattr(param, "__iter__") else [param]
+    if np.any(np.array(sizes) <= 0):
+        raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+    return sizes
+
+
+def dropout_rates(dropout, n_hidden):
+    """The dropout rate of every weight layer's output (the output layer's is 0)."""
+    rates = np.asarray(dropout, dtype=np.float64)
+    if rates.ndim == 0:
+        rates = np.full(n_hidden, float(rates))
+    if rates.ndim != 1 or rates.shape[0] != n_hidden:
+        raise ValueError(
+            "dropout must be a float or have one rate per hidden layer (%d), got %r."
+            % (n_hidden, dropout)
+        )
+    if not np.all((rates >= 0) & (rates < 1)):
+        raise ValueError("dropout rates must be in [0, 1), got %r." % (dropout,))
+    return [float(r) for r in rates] + [0.0]
+
+
+def residual_layers(residual, layer_units):
+    """Per weight layer, whether it is residual: with ``residual=True``, every hidden layer
+    after the first that is as wide as the layer before it (``y + g(W y + b)``)."""
+    n = len(layer_units) - 1
+    return [
+        bool(residual) and 1 <= i < n - 1 and layer_units[i] == layer_units[i + 1]
+        for i in range(n)
+    ]
+
+
+def network_params(est):
+    """(hidden layer widths, dropout rates) of estimator ``est``'s parameters; ValueError
+    where they describe no network this solver can train."""
+    hidden = hidden_layer_sizes(est.hidden_layer_sizes)
+    rates = dropout_rates(est.dropout, len(hidden))
+    if any(rates) and est.solver not in ("sgd", "adam"):
+        raise ValueError(
+            "dropout needs a stochastic solver ('sgd' or 'adam'), got solver=%r." % est.solver
+        )
+    if est.residual and not any(a == b for a, b in zip(hidden[:-1], hidden[1:])):
+        raise ValueError(
+            "residual=True needs two consecutive hidden layers of the same width, got "
+            "hidden_layer_sizes=%s." % (hidden,)
+        )
+    return hidden, rates
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """What the core computes: layer sizes, activations, loss, residual layers, dropout, dtype."""
+
+    layer_units: tuple  # (n_features, hidden..., n_outputs)
+    activation: str  # of the hidden layers
+    out_activation: str
+    loss: str  # the core's loss (see core_loss)
+    leaky_relu_slope: float
+    residual_layers: tuple  # per weight layer
+    dropout_rates: tuple  # per weight layer, the output layer's 0; () without dropout
+    dtype: np.dtype  # training's dtype
+
+    @classmethod
+    def build(cls, est, n_features, n_outputs, is_classifier, y_type, dtype):
+        """The spec of estimator ``est``'s parameters for data of this shape and kind."""
+        hidden, rates = network_params(est)
+        units = (n_features, *hidden, n_outputs)
+        loss = core_loss(is_classifier, est.loss, y_type)
+        return cls(
+            layer_units=units,
+            activation=est.activation,
+            out_activation=_core.output_activation_for(loss),
+            loss=loss,
+            leaky_relu_slope=float(est.leaky_relu_slope),
+            residual_layers=tuple(residual_layers(est.residual, units)),
+            dropout_rates=tuple(rates) if any(rates) else (),
+            dtype=np.dtype(dtype),
+        )
+
+    @property
+    def residual(self):
+        return any(self.residual_layers)
+
+    def network(self):
+        """The core's network (shape, activations, loss)."""
+        return _core.Network(
+            list(self.layer_units), self.activation, self.out_activation, self.loss,
+            self.leaky_relu_slope, self.residual,
+        )
+
+    def computable_by_sklearn(self):
+        """Whether scikit-learn's MLPs compute this network (no fastnn-only form)."""
+        return not (self.activation == "leaky_relu" or self.residual or self.loss == "quadratic")

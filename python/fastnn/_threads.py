@@ -1,0 +1,63 @@
+"""How many threads the core runs: the ``n_threads`` parameter, and fits in threads sharing cores.
+
+Fits running side by side in threads of one process (joblib's threading backend,
+``GridSearchCV(n_jobs=...)`` under it) share the cores instead of each taking them all.
+Processes need no such count: joblib's loky workers and dask's nannies start with
+``OMP_NUM_THREADS`` set to their share. Results never depend on the thread count.
+"""
+
+import functools
+import threading
+
+import numpy as np
+
+from fastnn import _core
+
+__all__ = ["core_threads", "counted_as_running"]
+
+# Threads running a fastnn fit in this process: thread id -> fits it is in.
+_fitting_threads = {}
+_fitting_threads_lock = threading.Lock()
+
+
+def counted_as_running(fit):
+    """Decorator: the calling thread counts as running a fastnn fit while ``fit`` runs."""
+
+    @functools.wraps(fit)
+    def counted_fit(*args, **kwargs):
+        me = threading.get_ident()
+        with _fitting_threads_lock:
+            _fitting_threads[me] = _fitting_threads.get(me, 0) + 1
+        try:
+            return fit(*args, **kwargs)
+        finally:
+            with _fitting_threads_lock:
+                _fitting_threads[me] -= 1
+                if not _fitting_threads[me]:
+                    del _fitting_threads[me]
+
+    return counted_fit
+
+
+def shared_core_threads():
+    """The core's thread count for ``n_threads=None``: 0 (all the calling thread may use) when
+    no other thread of this process is running a fastnn fit; otherwise an even share of that,
+    ``max(1, max_threads // busy threads)``, this thread included. A fit keeps the count it
+    started with (trainer workspaces are sized once)."""
+    if not _fitting_threads:  # the common case, without the lock (predict's microseconds)
+        return 0
+    me = threading.get_ident()
+    with _fitting_threads_lock:
+        busy = len(_fitting_threads) + (me not in _fitting_threads)
+    if busy <= 1:
+        return 0
+    return max(1, _core.max_threads() // busy)
+
+
+def core_threads(n_threads):
+    """The core's thread count for the ``n_threads`` parameter (0: all it may use)."""
+    if n_threads is None:
+        return shared_core_threads()
+    # The core takes a C int, and never runs more threads than it has work blocks for:
+    # a larger request (>= 2**31 was a TypeError from the binding) means "as many as useful".
+    return min(int(n_threads), np.iinfo(np.int32).max)

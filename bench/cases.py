@@ -18,7 +18,7 @@ ALPHA = 1e-4  # scikit-learn's default L2 penalty, used by all three systems
 
 @dataclass(frozen=True)
 class Case:
-    """One training workload and the target fastnn must reach on it."""
+    """One training workload (its targets are in targets.py)."""
 
     name: str
     n_samples: int
@@ -32,11 +32,6 @@ class Case:
     solver: str = "adam"  # "adam" (lr 1e-3) or "sgd" (lr sgd_lr, no momentum)
     sgd_lr: float = 0.05
     multilabel: bool = False  # y is an indicator matrix: logistic outputs, binary log-loss
-    # targets (None: no target of that kind)
-    min_speedup: float | None = None  # fastnn vs the faster peer (or vs speedup_vs)
-    speedup_vs: str | None = None  # a peer's name; None = the faster of the peers
-    min_ceiling_fraction: float | None = None  # of the same-run Eigen GEMM ceiling, at 2 threads
-    min_thread_scaling: float | None = None  # fastnn's 1 -> 2 threads speed-up
 
     @property
     def layer_units(self):
@@ -76,15 +71,12 @@ class Case:
 CASES = {
     case.name: case
     for case in [
-        Case("small", 20000, 64, (100,), 10, 200, epochs=10, min_speedup=5.0),
-        Case("mnist", 60000, 784, (256, 128), 10, 128, epochs=3, min_speedup=1.6,
-             min_thread_scaling=1.8),
-        Case("tiny_batch", 20000, 784, (256, 128), 10, 32, epochs=3, min_speedup=2.0),
-        Case("wide", 16384, 1024, (2048, 2048), 10, 512, epochs=2, min_ceiling_fraction=0.85,
-             min_thread_scaling=1.8),
+        Case("small", 20000, 64, (100,), 10, 200, epochs=10),
+        Case("mnist", 60000, 784, (256, 128), 10, 128, epochs=3),
+        Case("tiny_batch", 20000, 784, (256, 128), 10, 32, epochs=3),
+        Case("wide", 16384, 1024, (2048, 2048), 10, 512, epochs=2),
         Case("higham", 10, 2, (2, 3), 2, 1, epochs=10_000, peer_epochs=1000,
-             activation="logistic", solver="sgd", sgd_lr=0.05, multilabel=True,
-             min_speedup=20.0, speedup_vs="scikit-learn"),
+             activation="logistic", solver="sgd", sgd_lr=0.05, multilabel=True),
     ]
 }
 

@@ -61,6 +61,7 @@ def bench_predict(threads_list, systems, quick, log):
                 proba_ms = _median_us(proba, [X_big], 3 if quick else 7) / 1000.0
             log(f"  predict {threads} thr  {system:<12}: 1 row {latency:8.1f} µs, "
                 f"predict_proba {n_big} rows {proba_ms:8.2f} ms")
-            rows.append(dict(threads=threads, system=system, predict_1row_us=latency,
-                             predict_proba_ms=proba_ms, proba_rows=n_big, calls=calls))
+            rows.append(dict(case=case.name, threads=threads, system=system,
+                             predict_1row_us=latency, predict_proba_ms=proba_ms,
+                             proba_rows=n_big, calls=calls))
     return rows

@@ -110,8 +110,7 @@ def main(argv=None):
         notes.append("some runs exceed 100% of the GEMM ceiling: the ceiling measurements (start"
                      " and end of the run, the higher kept) were slowed by other load.")
 
-    targets = evaluate_targets(cases, rows, {t: g for t, g in ceilings["gflops"].items()},
-                               predict_rows, memory_rows)
+    targets = evaluate_targets(rows, ceilings["gflops"], predict_rows, memory_rows)
     res = dict(
         command=" ".join(["python bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
         quick=args.quick, threads=args.thread_list, repeats=args.repeats, machine=machine,

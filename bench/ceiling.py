@@ -41,3 +41,10 @@ def combine_ceilings(first, second):
     gflops = {t: {k: max(first["gflops"][t][k], second["gflops"][t][k]) for k in ("eigen", "numpy")}
               for t in first["gflops"]}
     return dict(first, gflops=gflops, start=first["gflops"], end=second["gflops"])
+
+
+def fraction_of_ceiling(row, gflops_by_threads):
+    """A training row's GFLOP/s over the Eigen ceiling at its thread count (None: not measured).
+    Above 1 is a FLOP-counting bug, never a result (report.rows_above_ceiling flags it)."""
+    ceiling = gflops_by_threads.get(row["threads"])
+    return None if ceiling is None else row["gflops"] / ceiling["eigen"]

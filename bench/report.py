@@ -1,5 +1,6 @@
 """The report: the markdown tables of results.md and the time-per-epoch plot."""
 
+from ceiling import fraction_of_ceiling
 from systems import SYSTEMS
 from targets import verdict
 
@@ -44,8 +45,33 @@ def header_lines(res):
     return lines
 
 
+def rows_above_ceiling(res):
+    """Training rows faster than the same-run GEMM ceiling at their thread count.
+
+    The FLOP count (cases.training_flops_per_sample) counts only the flops of the products a
+    training step must do, and the ceiling is the rate of such a product on this machine: a
+    row above it is a counting bug, never a result. render_markdown flags each one and run.py
+    exits with status 1.
+    """
+    ceilings = _ceilings(res)
+    return [r for r in res["rows"] if (fraction_of_ceiling(r, ceilings) or 0.0) > 1.0]
+
+
+def _ceilings(res):
+    """threads -> GEMM ceilings (int keys, also when res was read back from results.json)."""
+    return {int(t): g for t, g in res["ceilings"]["gflops"].items()}
+
+
+def _fmt_fraction(fraction):
+    if fraction is None:
+        return "—"
+    if fraction > 1.0:
+        return f"**{fraction:.1%}: COUNTING BUG**"
+    return f"{fraction:.1%}"
+
+
 def training_table(res):
-    ceil = {int(t): g["eigen"] for t, g in res["ceilings"]["gflops"].items()}
+    ceilings = _ceilings(res)
     by_key = {(r["case"], r["threads"], r["system"]): r for r in res["rows"]}
     out = ["| case | threads | system | epochs | s/epoch | samples/s | GFLOP/s | % GEMM ceiling "
            "| train acc | fastnn speed-up | target |",
@@ -54,12 +80,12 @@ def training_table(res):
         fast = by_key.get((r["case"], r["threads"], "fastnn"))
         speedup = ("—" if r["system"] == "fastnn" or fast is None
                    else f"{r['seconds_per_epoch'] / fast['seconds_per_epoch']:.2f}×")
-        frac = r["gflops"] / ceil[r["threads"]] if r["threads"] in ceil else float("nan")
+        frac = _fmt_fraction(fraction_of_ceiling(r, ceilings))
         name = f"**{r['system']}**" if r["system"] == "fastnn" else r["system"]
         out.append(
             f"| {r['case']} | {r['threads']} | {name} | {r['epochs']} "
             f"| {_fmt_sec(r['seconds_per_epoch'])} | {_fmt_rate(r['samples_per_s'])} "
-            f"| {r['gflops']:.2f} | {frac:.1%} | {r['accuracy']:.3f} | {speedup} "
+            f"| {r['gflops']:.2f} | {frac} | {r['accuracy']:.3f} | {speedup} "
             f"| {r.get('target') or ''} |")
     return out
 
@@ -93,12 +119,25 @@ def case_lines(res):
         out.append(f"- `{c['name']}`: {c['n_samples']} × {c['n_features']} float32, hidden "
                    f"{tuple(c['hidden'])}, {c['n_classes']} {outputs}, "
                    f"batch {c['batch_size']}, {c['activation']}/{c['solver']}, "
-                   f"{c['epochs']} epochs{peer}; {c['n_weights']:,} weights")
+                   f"{c['epochs']} epochs{peer}; {c['n_weights']:,} weights, "
+                   f"{c['flops_per_sample']:,} training flops per sample")
     return out
 
 
+def above_ceiling_lines(res):
+    bad = rows_above_ceiling(res)
+    if not bad:
+        return []
+    where = ", ".join(f"{r['case']} {r['threads']} thr {r['system']}" for r in bad)
+    return [f"**COUNTING BUG: {len(bad)} row(s) above 100% of the GEMM ceiling ({where}).** "
+            "No run can beat the ceiling: the FLOP count (bench/cases.py, "
+            "`training_flops_per_sample`) is wrong, and so are every GFLOP/s and % GEMM ceiling "
+            "below.", ""]
+
+
 def render_markdown(res):
-    lines = ["# fastnn benchmark results", "", *header_lines(res), "", "## Cases", "",
+    lines = ["# fastnn benchmark results", "", *above_ceiling_lines(res), *header_lines(res),
+             "", "## Cases", "",
              *case_lines(res), "", "## Training (seconds per epoch = median fit time / epochs)",
              "", *training_table(res), "",
              "## Inference (models fitted on `small`)", "", *predict_table(res), "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ceiling import fraction_of_ceiling
 from systems import PEERS
 
 
@@ -73,8 +74,8 @@ def _speedup_over(peers):
 
 
 def _ceiling_fraction(row, measured):
-    ceiling = measured.ceilings.get(row["threads"])
-    return None if ceiling is None else (row["gflops"] / ceiling["eigen"], {})
+    fraction = fraction_of_ceiling(row, measured.ceilings)
+    return None if fraction is None else (fraction, {})
 
 
 def _speedup_from_one_thread(row, measured):

@@ -1,7 +1,8 @@
 """The training workloads: the Case dataclass, the case list, their data and hyperparameters.
 
-Every system trains a case with the same hyperparameters (``mlp_params``) on the same
-deterministic float32 data (``Case.data``). The FLOP count of a training epoch, from which
+Every system trains a case with the same hyperparameters (``mlp_params``; fastnn and
+scikit-learn through ``sklearn_api_model``) on the same deterministic float32 data
+(``Case.data``). The FLOP count of a training epoch, from which
 GFLOP/s and the fraction of the GEMM ceiling are computed, is ``training_flops_per_sample``.
 """
 
@@ -10,7 +11,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+import fastnn
 
 SEED = 0
 ALPHA = 1e-4  # scikit-learn's default L2 penalty, used by all three systems
@@ -109,6 +116,20 @@ def mlp_params(case, epochs):
     else:
         params.update(learning_rate_init=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
     return params
+
+
+def sklearn_api_model(system, case, epochs, threads):
+    """fastnn's or scikit-learn's MLPClassifier for `case`, running exactly `epochs` epochs."""
+    params = mlp_params(case, epochs)
+    if system == "fastnn":
+        return fastnn.MLPClassifier(**params, n_threads=threads)
+    return SkMLPClassifier(**params)
+
+
+def fit_quietly(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter reached, by design
+        model.fit(X, y)
 
 
 def gaussian_blobs(n_samples, n_features, n_classes, seed, separation=4.0, chunk=8192):

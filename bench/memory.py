@@ -11,15 +11,11 @@ import json
 import resource
 import subprocess
 import sys
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from threadpoolctl import threadpool_limits
 
-import fastnn
-from cases import CASES, mlp_params
+from cases import CASES, fit_quietly, sklearn_api_model
 from machine import core_build_time
 
 MB = 1024 * 1024
@@ -55,12 +51,9 @@ def memory_child(system, threads, quick):
     gc.collect()
     peak_reset = _reset_peak_rss()
     rss_before, peak_before = _rss_and_peak()
-    params = mlp_params(case, 1)
-    model = (fastnn.MLPClassifier(**params, n_threads=threads) if system == "fastnn"
-             else SkMLPClassifier(**params))
-    with threadpool_limits(limits=threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y)
+    model = sklearn_api_model(system, case, 1, threads)
+    with threadpool_limits(limits=threads):
+        fit_quietly(model, X, y)
     _, peak_after = _rss_and_peak()
     print(json.dumps(dict(
         system=system, case=case.name, threads=threads, fastnn_core_built=core_build_time(),

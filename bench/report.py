@@ -1,7 +1,7 @@
 """The report: the markdown tables of results.md and the time-per-epoch plot."""
 
 from ceiling import fraction_of_ceiling
-from systems import SYSTEMS
+from systems import SYSTEMS, rows_by_key
 from targets import verdict
 
 
@@ -72,7 +72,7 @@ def _fmt_fraction(fraction):
 
 def training_table(res):
     ceilings = _ceilings(res)
-    by_key = {(r["case"], r["threads"], r["system"]): r for r in res["rows"]}
+    by_key = rows_by_key(res["rows"])
     out = ["| case | threads | system | epochs | s/epoch | samples/s | GFLOP/s | % GEMM ceiling "
            "| train acc | fastnn speed-up | target |",
            "| --- | --: | --- | --: | --: | --: | --: | --: | --: | --: | --- |"]
@@ -159,7 +159,7 @@ def plot(res, path):
 
     groups = list(dict.fromkeys((r["case"], r["threads"]) for r in res["rows"]))
     systems = [s for s in SYSTEMS if any(r["system"] == s for r in res["rows"])]
-    by_key = {(r["case"], r["threads"], r["system"]): r for r in res["rows"]}
+    by_key = rows_by_key(res["rows"])
     width = 0.8 / len(systems)
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(groups)), 5))
     for i, system in enumerate(systems):

@@ -7,18 +7,15 @@ PyTorch is optional: without it ``torch`` is None and ``available_systems`` leav
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from threadpoolctl import threadpool_limits
 
-import fastnn
-from cases import ALPHA, CASES, SEED, mlp_params
+from cases import ALPHA, CASES, SEED, fit_quietly, sklearn_api_model
 
 try:
     import torch
@@ -36,25 +33,14 @@ class Run:
     model: object = field(repr=False)
 
 
-def _timed_fit(model, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter reached, by design
-        t0 = time.perf_counter()
-        model.fit(X, y)
-        seconds = time.perf_counter() - t0
-    return Run(seconds, float(model.score(X, y)), model)
-
-
-def time_fastnn(case, X, y, threads, epochs):
-    model = fastnn.MLPClassifier(**mlp_params(case, epochs), n_threads=threads)
+def time_sklearn_api(system, case, X, y, threads, epochs):
+    """fastnn or scikit-learn (whose products run in numpy's BLAS, hence the limit for both)."""
+    model = sklearn_api_model(system, case, epochs, threads)
     with threadpool_limits(limits=threads):
-        return _timed_fit(model, X, y)
-
-
-def time_sklearn(case, X, y, threads, epochs):
-    model = SkMLPClassifier(**mlp_params(case, epochs))
-    with threadpool_limits(limits=threads):  # numpy's BLAS runs scikit-learn's products
-        return _timed_fit(model, X, y)
+        t0 = time.perf_counter()
+        fit_quietly(model, X, y)
+        seconds = time.perf_counter() - t0
+        return Run(seconds, float(model.score(X, y)), model)
 
 
 def glorot_uniform_layers(case, seed=SEED):
@@ -132,7 +118,14 @@ def time_torch(case, X, y, threads, epochs):
     return Run(seconds, torch_accuracy(case, model, Xt, y), model)
 
 
-TIMERS = {"fastnn": time_fastnn, "scikit-learn": time_sklearn, "PyTorch": time_torch}
+TIMERS = {"fastnn": functools.partial(time_sklearn_api, "fastnn"),
+          "scikit-learn": functools.partial(time_sklearn_api, "scikit-learn"),
+          "PyTorch": time_torch}
+
+
+def rows_by_key(rows):
+    """Training rows keyed by (case, threads, system)."""
+    return {(r["case"], r["threads"], r["system"]): r for r in rows}
 
 
 def available_systems():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ceiling import fraction_of_ceiling
-from systems import PEERS
+from systems import PEERS, rows_by_key
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,7 @@ def evaluate_targets(rows, ceilings, predict_rows, memory_rows):
     """Every target of TARGETS that this run measured, with its value and verdict; each is also
     written on fastnn's row of its table (row["target"])."""
     tables = dict(training=rows, predict=predict_rows, memory=memory_rows)
-    measured = Measured(training={(r["case"], r["threads"], r["system"]): r for r in rows},
-                        ceilings=ceilings)
+    measured = Measured(training=rows_by_key(rows), ceilings=ceilings)
     results = []
     for target in TARGETS:
         kind = KINDS[target.kind]

@@ -38,7 +38,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 import fastnn
-from fastnn import _core, _mlp
+from fastnn import _core, _engine
 
 GRID = {"hidden_layer_sizes": [(64,), (128,)], "alpha": [1e-4, 1e-2]}
 
@@ -53,12 +53,12 @@ def _data(n_samples, n_features):
 def _record_threads():
     """Wrap the core's trainers so that the thread count each fit asks for is recorded."""
     seen = []
-    for dtype, Trainer in list(_mlp._TRAINERS.items()):
+    for dtype, Trainer in list(_engine._TRAINERS.items()):
         def recording(*args, _Trainer=Trainer):
             seen.append(args[4])  # (network, n_features, batch_size, alpha, n_threads, ...)
             return _Trainer(*args)
 
-        _mlp._TRAINERS[dtype] = recording
+        _engine._TRAINERS[dtype] = recording
     return seen
 
 

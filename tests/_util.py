@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 
@@ -38,26 +39,47 @@ def partial_fit_quiet(est, X, y, **fit_params):
         return est.partial_fit(X, y, **fit_params)
 
 
-def run_adam_epoch(trainer, params, m, v, t, *args):
-    """``trainer.run_epoch_adam`` returning ``(accumulated_loss, t_after)``.
+def one_epoch_rule(learning_rate, epoch=0):
+    """The ``_core.EpochRule`` of an epoch run with ``apply_rule=False`` (which leaves it
+    untouched): the core reads SGD's learning rate and the dropout counter (``epoch``, its
+    samples_seen) from it; the stopping rule's fields play no part."""
+    from fastnn import _core
 
-    The binding keeps the step counter ``t`` in an int64 array of shape (1,) that
-    it updates in place (so Ctrl-C mid-epoch leaves it consistent) and returns only
-    the loss; the first contract draft took an int and returned ``(loss, t)``.
-    Both forms are accepted here; ``args`` are the remaining arguments
-    (X, Y, sample_weight, order, learning_rate_init, beta_1, beta_2, epsilon).
+    return _core.EpochRule(
+        tol=1e-4, n_iter_no_change=10, schedule="constant", criterion="training_loss",
+        learning_rate_init=learning_rate, power_t=0.5, learning_rate=learning_rate,
+        best=np.inf, no_improvement_count=0, samples_seen=epoch,
+    )
+
+
+def run_epoch(trainer, solver, params, state, X, Y, sample_weight, order, *,
+              learning_rate=1e-3, momentum=0.9, nesterov=True, beta_1=0.9, beta_2=0.999,
+              epsilon=1e-8, epoch=0):
+    """One epoch of ``trainer`` (``solver``: "sgd" or "adam") over the rows in ``order`` (None:
+    in order), through ``run_epochs_*(..., apply_rule=False)``; returns the epoch's mean loss.
+
+    ``state`` is the optimizer state the core updates in place: SGD's velocity, or Adam's
+    ``(m, v, t)`` with the step count ``t`` an int64 array of shape (1,). ``learning_rate`` is
+    SGD's rate or Adam's learning_rate_init; ``epoch`` is the dropout counter (the rule's
+    samples_seen at the epoch's start). Ctrl-C raises KeyboardInterrupt.
     """
-    import numpy as np
-
-    t_arr = np.array([t], dtype=np.int64)
-    try:
-        out = trainer.run_epoch_adam(params, m, v, t_arr, *args)
-    except TypeError:
-        out = trainer.run_epoch_adam(params, m, v, int(t), *args)
-    if isinstance(out, tuple):
-        loss, t_after = out
-        return loss, int(t_after)
-    return out, int(t_arr[0])
+    rule = one_epoch_rule(learning_rate, epoch)
+    losses = np.empty(1)
+    if solver == "sgd":
+        epochs, interrupted = trainer.run_epochs_sgd(
+            params, state, X, Y, sample_weight, order, None, None, rule, losses, momentum,
+            nesterov, apply_rule=False,
+        )
+    else:
+        m, v, t = state
+        epochs, interrupted = trainer.run_epochs_adam(
+            params, m, v, t, X, Y, sample_weight, order, None, None, rule, losses,
+            learning_rate, beta_1, beta_2, epsilon, apply_rule=False,
+        )
+    if interrupted:
+        raise KeyboardInterrupt
+    assert epochs == 1
+    return losses[0]
 
 
 def core_predict(net, params, X, n_threads=0):

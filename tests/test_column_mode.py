@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from _util import run_epoch
 from fastnn import _core
 
 # 1450 x 1450 = 2,102,500 weights: just over the column-mode threshold (2048 x 1024).
@@ -81,10 +82,12 @@ def test_column_mode_epochs_are_bitwise_invariant_to_thread_count(solver):
         losses = []
         for _ in range(2):
             if solver == "adam":
-                losses.append(trainer.run_epoch_adam(params, m, v, t, X, Y, w, order, 1e-3,
-                                                     0.9, 0.999, 1e-8))
+                losses.append(run_epoch(trainer, "adam", params, (m, v, t), X, Y, w, order,
+                                        learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
+                                        epsilon=1e-8))
             else:
-                losses.append(trainer.run_epoch_sgd(params, m, X, Y, w, order, 0.01, 0.9, True))
+                losses.append(run_epoch(trainer, "sgd", params, m, X, Y, w, order,
+                                        learning_rate=0.01, momentum=0.9, nesterov=True))
         results.append((params, losses))
     for params, losses in results[1:]:
         assert np.array_equal(params, results[0][0])

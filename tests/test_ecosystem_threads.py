@@ -21,7 +21,7 @@ from sklearn.model_selection import GridSearchCV
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 import fastnn
-from fastnn import _core, _mlp
+from fastnn import _core, _engine, _threads
 from _util import fit_quiet
 
 needs_openmp = pytest.mark.skipif(not _core.has_openmp, reason="fastnn built without OpenMP")
@@ -62,7 +62,8 @@ def test_threadpool_limits_one_limits_fastnn_and_keeps_its_model(user_api):
     outside = fit_quiet(_model(n_threads=2), X, y)
     with threadpool_limits(limits=1, user_api=user_api):
         assert _core.max_threads() == 1
-        assert _model()._core_threads() in (0, 1)  # 0: "all the calling thread may use" = 1
+        # 0: "all the calling thread may use" = 1
+        assert _threads.core_threads(_model().n_threads) in (0, 1)
         inside = fit_quiet(_model(), X, y)
     assert _same_model(inside, outside)
     assert inside.loss_curve_ == outside.loss_curve_
@@ -140,9 +141,9 @@ def test_loky_workers_start_with_their_share_of_the_cores():
 
 
 def test_a_lone_fit_takes_every_core_it_may_use():
-    assert _mlp._shared_core_threads() == 0  # the core then asks OpenMP: all it may use
-    assert _model()._core_threads() == 0
-    assert _model(n_threads=3)._core_threads() == 3
+    assert _threads.shared_core_threads() == 0  # the core then asks OpenMP: all it may use
+    assert _threads.core_threads(_model().n_threads) == 0
+    assert _threads.core_threads(_model(n_threads=3).n_threads) == 3
 
 
 def test_fits_running_side_by_side_in_threads_share_the_cores():
@@ -152,18 +153,18 @@ def test_fits_running_side_by_side_in_threads_share_the_cores():
 
     def counted_fit(name):
         meeting.wait(timeout=30)  # all fits are running
-        seen[name] = (_mlp._shared_core_threads(), _model(n_threads=2)._core_threads(),
-                      _core.max_threads())
+        seen[name] = (_threads.shared_core_threads(),
+                      _threads.core_threads(_model(n_threads=2).n_threads), _core.max_threads())
         meeting.wait(timeout=30)  # all have looked before any ends
         return name
 
-    fit = _mlp._counted_as_running(counted_fit)
+    fit = _threads.counted_as_running(counted_fit)
     workers = [threading.Thread(target=fit, args=(i,)) for i in range(n_fits)]
     for w in workers:
         w.start()
     meeting.wait(timeout=30)
     # a prediction made here, outside the fits, gets a share too
-    outside = _mlp._shared_core_threads()
+    outside = _threads.shared_core_threads()
     meeting.wait(timeout=30)
     for w in workers:
         w.join()
@@ -173,33 +174,33 @@ def test_fits_running_side_by_side_in_threads_share_the_cores():
         assert shared == max(1, cores // n_fits)
         assert explicit == 2  # an explicit n_threads is the user's choice: kept
     assert outside == max(1, _core.max_threads() // (n_fits + 1))
-    assert _mlp._fitting_threads == {}
-    assert _mlp._shared_core_threads() == 0
+    assert _threads._fitting_threads == {}
+    assert _threads.shared_core_threads() == 0
 
 
 class _PairedMLP(fastnn.MLPClassifier):
-    """Fits meet in pairs just before they pick their threads (the trainer's arguments are
-    evaluated in order: the network, ..., the thread count) and again once both have picked
-    (in the test's trainer), so that both are running while either picks."""
+    """Fits meet in pairs before they pick their threads (in ``_initialize``, which a first fit
+    calls once it counts as running and before it builds its trainer) and again once both have
+    picked (in the test's trainer), so that both are running while either picks."""
 
     meeting = None
 
-    def _network(self):
+    def _initialize(self, spec):
         _PairedMLP.meeting.wait(timeout=60)
-        return super()._network()
+        return super()._initialize(spec)
 
 
 def test_grid_search_under_the_threading_backend_gives_each_fit_its_share(monkeypatch):
     X, y = _data(n_samples=600)
     threads_of_fits = []
-    for dtype, Trainer in list(_mlp._TRAINERS.items()):
+    for dtype, Trainer in list(_engine._TRAINERS.items()):
         def recording(*args, _Trainer=Trainer):
             threads_of_fits.append(args[4])  # (network, n_features, batch, alpha, n_threads, ...)
             if _PairedMLP.meeting is not None:
                 _PairedMLP.meeting.wait(timeout=60)
             return _Trainer(*args)
 
-        monkeypatch.setitem(_mlp._TRAINERS, dtype, recording)
+        monkeypatch.setitem(_engine._TRAINERS, dtype, recording)
     monkeypatch.setattr(_PairedMLP, "meeting", threading.Barrier(2))
     search = GridSearchCV(
         _PairedMLP(hidden_layer_sizes=(16,), max_iter=2, random_state=0),

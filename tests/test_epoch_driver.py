@@ -1,6 +1,9 @@
-"""A whole stochastic fit in one core call (``_run_epochs_in_core``) against the epoch-by-epoch
-loop it replaces: the same shuffles (numpy's MT19937 reproduced in C++), learning-rate
-schedules, no-improvement counts, stopping epochs, warnings and final state -- bit for bit."""
+"""The epoch driver (fastnn._engine): a whole stochastic fit in one core call against the same
+fit run one epoch a core call, the way the driver runs it when Python must act between epochs
+(verbose lines, early stopping's validation score, per-epoch callbacks, partial_fit) and hands
+each epoch's criterion to the core's EpochRule itself. Both paths must agree bit for bit: the
+same shuffles (numpy's MT19937 reproduced in C++), learning-rate schedules, no-improvement
+counts, stopping epochs, warnings and final state."""
 
 import warnings
 
@@ -10,25 +13,43 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
-from fastnn._mlp import BaseMultilayerPerceptron
+from fastnn import _engine, _optimizers
+
+
+def _spy_driver(monkeypatch, one_at_a_time=None):
+    """Records, per fit, whether the driver ran one epoch a core call and how many core calls
+    it made; ``one_at_a_time`` forces the mode (None: the driver's own choice)."""
+    fits = []
+    original_run = _engine._EpochDriver.run
+
+    def run(driver):
+        if one_at_a_time is not None:
+            driver.one_at_a_time = one_at_a_time
+        fits.append({"one_at_a_time": driver.one_at_a_time, "core_calls": 0})
+        return original_run(driver)
+
+    monkeypatch.setattr(_engine._EpochDriver, "run", run)
+    for cls in (_optimizers.SGDOptimizer, _optimizers.AdamOptimizer):
+        def counted(self, *args, _original=cls.run_epochs):
+            fits[-1]["core_calls"] += 1
+            return _original(self, *args)
+
+        monkeypatch.setattr(cls, "run_epochs", counted)
+    return fits
 
 
 def _fit(est, X, y, in_core, monkeypatch, **fit_params):
-    calls = []
-    original = BaseMultilayerPerceptron._epochs_in_core
-
-    def spy(self, *args):
-        chosen = original(self, *args) if in_core else False
-        calls.append(chosen)
-        return chosen
-
-    monkeypatch.setattr(BaseMultilayerPerceptron, "_epochs_in_core", spy)
+    """Fit with the whole fit in the core (in_core) or one epoch a core call; returns the
+    model, its warnings, and the driver's record of the fit."""
+    fits = _spy_driver(monkeypatch, one_at_a_time=not in_core)
+    per_call = _engine.EPOCHS_PER_CORE_CALL if in_core else 1
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X, y, **fit_params)
     monkeypatch.undo()
-    assert calls == [in_core]
-    return est, [(w.category, str(w.message)) for w in caught]
+    assert len(fits) == 1
+    assert fits[0]["core_calls"] == -(-est.n_iter_ // per_call)
+    return est, [(w.category, str(w.message)) for w in caught], fits[0]
 
 
 def _assert_same_fit(a, b):
@@ -58,12 +79,12 @@ CASES = [
 
 @pytest.mark.parametrize("params", CASES, ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fit_in_core_equals_the_epoch_loop(params, dtype, monkeypatch):
+def test_fit_in_one_core_call_equals_one_epoch_a_call(params, dtype, monkeypatch):
     X, y = make_classification(500, 8, random_state=0)
     X = X.astype(dtype)
     kw = {**dict(hidden_layer_sizes=(16,), max_iter=25, random_state=0), **params}
-    fast, w_fast = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
-    loop, w_loop = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
+    fast, w_fast, _ = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
+    loop, w_loop, _ = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
     _assert_same_fit(fast, loop)
     assert w_fast == w_loop
 
@@ -72,10 +93,10 @@ def test_random_state_instance_advances_as_in_the_loop(monkeypatch):
     X, y = make_regression(300, 5, random_state=0)
     y = y / np.abs(y).max()
     rs_fast, rs_loop = np.random.RandomState(3), np.random.RandomState(3)
-    fast, _ = _fit(fastnn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=7, random_state=rs_fast), X, y, True,
-                   monkeypatch)
-    loop, _ = _fit(fastnn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=7, random_state=rs_loop), X, y, False,
-                   monkeypatch)
+    fast, _, _ = _fit(fastnn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=7,
+                                          random_state=rs_fast), X, y, True, monkeypatch)
+    loop, _, _ = _fit(fastnn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=7,
+                                          random_state=rs_loop), X, y, False, monkeypatch)
     _assert_same_fit(fast, loop)
     assert rs_fast.randint(2**31) == rs_loop.randint(2**31)
 
@@ -92,26 +113,20 @@ def test_warm_start_and_sample_weight(monkeypatch):
         _assert_same_fit(fast, loop)
 
 
-def test_loop_is_kept_where_python_acts_between_epochs(monkeypatch, capsys):
+def test_one_epoch_a_call_only_where_python_acts_between_epochs(monkeypatch, capsys):
     X, y = make_classification(200, 5, random_state=0)
-    seen = []
-    original = BaseMultilayerPerceptron._epochs_in_core
-
-    def spy(self, *args):
-        seen.append(original(self, *args))
-        return seen[-1]
-
-    monkeypatch.setattr(BaseMultilayerPerceptron, "_epochs_in_core", spy)
+    fits = _spy_driver(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fastnn.MLPClassifier(max_iter=3, verbose=True).fit(X, y)
         fastnn.MLPClassifier(max_iter=3, early_stopping=True).fit(X, y)
-        zero = np.ones(200)
-        zero[0] = 0.0
-        fastnn.MLPClassifier(max_iter=3).fit(X, y, sample_weight=zero)
+        some_zero = np.ones(200)
+        some_zero[0] = 0.0
+        fastnn.MLPClassifier(max_iter=3).fit(X, y, sample_weight=some_zero)
         fastnn.MLPClassifier(max_iter=3).fit(X, y)
         fastnn.MLPClassifier(max_iter=3).partial_fit(X, y, classes=[0, 1])
-    assert seen == [False, False, False, True, False]  # partial_fit: one epoch, the loop
+    assert [f["one_at_a_time"] for f in fits] == [True, True, False, False, True]
+    assert [f["core_calls"] for f in fits] == [3, 3, 1, 1, 1]
     assert "Iteration 3" in capsys.readouterr().out
 
 
@@ -122,28 +137,27 @@ def test_shuffles_are_numpys(monkeypatch):
     for seed in (0, 1, 12345):
         kw = dict(hidden_layer_sizes=(3,), max_iter=4, random_state=seed, solver="sgd",
                   batch_size=1)
-        fast, _ = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
-        loop, _ = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
+        fast, _, _ = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
+        loop, _, _ = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
         _assert_same_fit(fast, loop)
 
 
 @pytest.mark.parametrize("stops", [True, False], ids=["rule-stops", "max_iter"])
-def test_fits_longer_than_one_core_call_equal_the_loop(stops, monkeypatch):
-    """The core runs at most _EPOCHS_PER_CORE_CALL epochs a call; the rule's state (learning
+def test_fits_longer_than_one_core_call_equal_one_epoch_a_call(stops, monkeypatch):
+    """The core runs at most EPOCHS_PER_CORE_CALL epochs a call; the rule's state (learning
     rate, counts, best loss) and the generator carry over from call to call, and the last call
     runs what remains of max_iter."""
-    from fastnn import _mlp
-
     X, y = make_classification(30, 5, random_state=0)
     kw = dict(hidden_layer_sizes=(4,), solver="sgd", learning_rate="adaptive", tol=1e-3,
               n_iter_no_change=3, max_iter=1000, batch_size=7, random_state=0)
     if not stops:
         kw.update(tol=0.0, n_iter_no_change=np.inf, max_iter=150)  # 64 + 64 + 22 epochs
-    monkeypatch.setattr(_mlp, "_EPOCHS_PER_CORE_CALL", 64)
-    fast, w_fast = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
-    monkeypatch.setattr(_mlp, "_EPOCHS_PER_CORE_CALL", 64)
-    loop, w_loop = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
-    assert fast.n_iter_ > 64  # several core calls
+    monkeypatch.setattr(_engine, "EPOCHS_PER_CORE_CALL", 64)
+    fast, w_fast, record = _fit(fastnn.MLPClassifier(**kw), X, y, True, monkeypatch)
+    loop, w_loop, _ = _fit(fastnn.MLPClassifier(**kw), X, y, False, monkeypatch)
+    assert fast.n_iter_ > 64
+    assert record["core_calls"] == (3 if not stops else -(-fast.n_iter_ // 64))
+    assert record["core_calls"] >= 2  # several core calls
     assert (fast.n_iter_ < kw["max_iter"]) == stops
     _assert_same_fit(fast, loop)
     assert w_fast == w_loop

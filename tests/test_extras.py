@@ -16,8 +16,9 @@ from sklearn.model_selection import train_test_split
 
 import fastnn
 from fastnn import _core
+from fastnn._spec import NetworkSpec
 from _reference import forward, residual_layers, unpack
-from _util import fit_quiet
+from _util import fit_quiet, run_epoch
 
 FD_EPS = 1e-6
 
@@ -294,6 +295,17 @@ def test_dropout_model_exports_the_whole_network_to_sklearn():
 
 
 # ------------------------------------------------------------------------ initialisation
+def _initial_layer(init, fan_in, fan_out, dtype):
+    """The initial (W, b) of a one-layer network's spec, drawn from RandomState(0)."""
+    spec = NetworkSpec(
+        layer_units=(fan_in, fan_out), activation="relu", out_activation="identity",
+        loss="squared_error", leaky_relu_slope=0.01, residual_layers=(False,),
+        dropout_rates=(), dtype=np.dtype(dtype),
+    )
+    (W,), (b,) = spec.initial_weights(init, np.random.RandomState(0))
+    return W, b
+
+
 @pytest.mark.parametrize(
     "init,std_of",
     [
@@ -306,8 +318,7 @@ def test_dropout_model_exports_the_whole_network_to_sklearn():
 def test_weight_init_distributions(init, std_of):
     X, y = np.random.RandomState(0).normal(size=(10, 300)), np.arange(10) % 2
     clf = fastnn.MLPClassifier((400,), weight_init=init, max_iter=1, random_state=0)
-    clf._random_state = np.random.RandomState(0)
-    W, b = clf._init_coef(300, 400, np.float64)
+    W, b = _initial_layer(init, 300, 400, np.float64)
     np.testing.assert_allclose(W.std(), std_of(300, 400), rtol=0.02)
     assert abs(W.mean()) < 0.01 * std_of(300, 400) * 10
     np.testing.assert_array_equal(b, 0.0)
@@ -317,9 +328,7 @@ def test_weight_init_distributions(init, std_of):
 
 
 def test_weight_init_sigma_draws_weights_and_intercepts_from_a_normal():
-    clf = fastnn.MLPClassifier(weight_init=0.5)
-    clf._random_state = np.random.RandomState(0)
-    W, b = clf._init_coef(200, 300, np.float32)
+    W, b = _initial_layer(0.5, 200, 300, np.float32)
     assert W.dtype == b.dtype == np.float32
     np.testing.assert_allclose(W.std(), 0.5, rtol=0.02)
     np.testing.assert_allclose(b.std(), 0.5, rtol=0.15)
@@ -355,7 +364,8 @@ def test_single_sample_and_full_batch_sgd_follow_the_reference(batch_size):
     trainer = _core.Trainer64(net, 2, batch_size, 0.0, 1)
     p = params.copy()
     order = rng.permutation(40).astype(np.int64)
-    trainer.run_epoch_sgd(p, np.zeros_like(p), X, Y, None, order, 0.1, 0.0, False)
+    run_epoch(trainer, "sgd", p, np.zeros_like(p), X, Y, None, order, learning_rate=0.1,
+              momentum=0.0, nesterov=False)
     ref = params.copy()
     step = _core.Trainer64(net, 2, 40, 0.0, 1)
     grad = np.empty_like(ref)

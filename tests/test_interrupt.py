@@ -1,6 +1,7 @@
-"""Ctrl-C during an epoch: KeyboardInterrupt after the current mini-batch, with the
-steps already taken left in place (contract), and sklearn's behaviour at estimator
-level (a "Training interrupted by user." warning, fit returns)."""
+"""Ctrl-C during an epoch: the core stops after the current mini-batch, clears the pending
+KeyboardInterrupt and reports it (``interrupted``), with the steps already taken left in place
+(contract), and sklearn's behaviour at estimator level (a "Training interrupted by user."
+warning, fit returns)."""
 
 import os
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from _util import run_adam_epoch
+from _util import one_epoch_rule, run_epoch
 from fastnn import _core
 
 pytestmark = pytest.mark.skipif(
@@ -46,16 +47,21 @@ def test_ctrl_c_interrupts_adam_epoch_after_a_whole_minibatch(long_problem):
     p = params0.copy()
     m, v = np.zeros_like(p), np.zeros_like(p)
     t = np.zeros(1, dtype=np.int64)
+    losses = np.empty(1)
     timer = _send_sigint_later()
     start = time.perf_counter()
     try:
-        with pytest.raises(KeyboardInterrupt):
-            trainer.run_epoch_adam(p, m, v, t, X, Y, None, None, 1e-3, 0.9, 0.999, 1e-8)
+        epochs, interrupted = trainer.run_epochs_adam(
+            p, m, v, t, X, Y, None, None, None, None, one_epoch_rule(1e-3), losses, 1e-3, 0.9,
+            0.999, 1e-8, apply_rule=False,
+        )
         elapsed = time.perf_counter() - start
     except KeyboardInterrupt:  # pragma: no cover - signal came after the call
-        pytest.fail("SIGINT was not turned into KeyboardInterrupt by the epoch")
+        pytest.fail("SIGINT escaped the epoch instead of being reported as interrupted")
     finally:
         timer.cancel()
+    assert interrupted is True
+    assert epochs == 0
     steps = int(t[0])
     assert 0 < steps < N_ROWS, steps
     assert elapsed < 5.0
@@ -63,12 +69,13 @@ def test_ctrl_c_interrupts_adam_epoch_after_a_whole_minibatch(long_problem):
     # The state is exactly that after `steps` whole steps: replay them.
     replay = _core.Trainer64(net, 20, 1, 0.0)
     q = params0.copy()
-    mq, vq = np.zeros_like(q), np.zeros_like(q)
-    _, t_after = run_adam_epoch(
-        replay, q, mq, vq, 0, np.ascontiguousarray(X[:steps]),
-        np.ascontiguousarray(Y[:steps]), None, None, 1e-3, 0.9, 0.999, 1e-8,
+    mq, vq, tq = np.zeros_like(q), np.zeros_like(q), np.zeros(1, dtype=np.int64)
+    run_epoch(
+        replay, "adam", q, (mq, vq, tq), np.ascontiguousarray(X[:steps]),
+        np.ascontiguousarray(Y[:steps]), None, None, learning_rate=1e-3, beta_1=0.9,
+        beta_2=0.999, epsilon=1e-8,
     )
-    assert t_after == steps
+    assert tq[0] == steps
     assert np.array_equal(p, q)
     assert np.array_equal(m, mq)
     assert np.array_equal(v, vq)
@@ -79,16 +86,21 @@ def test_ctrl_c_interrupts_sgd_epoch(long_problem):
     trainer = _core.Trainer64(net, 20, 1, 0.0)
     p = params0.copy()
     vel = np.zeros_like(p)
+    losses = np.empty(1)
     timer = _send_sigint_later()
     start = time.perf_counter()
     try:
-        with pytest.raises(KeyboardInterrupt):
-            trainer.run_epoch_sgd(p, vel, X, Y, None, None, 1e-4, 0.9, True)
+        epochs, interrupted = trainer.run_epochs_sgd(
+            p, vel, X, Y, None, None, None, None, one_epoch_rule(1e-4), losses, 0.9, True,
+            apply_rule=False,
+        )
         elapsed = time.perf_counter() - start
     except KeyboardInterrupt:  # pragma: no cover
-        pytest.fail("SIGINT was not turned into KeyboardInterrupt by the epoch")
+        pytest.fail("SIGINT escaped the epoch instead of being reported as interrupted")
     finally:
         timer.cancel()
+    assert interrupted is True
+    assert epochs == 0
     assert elapsed < 5.0
     assert not np.array_equal(p, params0)  # the steps taken are kept
     assert np.all(np.isfinite(p))

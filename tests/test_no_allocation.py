@@ -40,11 +40,18 @@ CHILD = textwrap.dedent(
         m, v, t = np.zeros_like(p), np.zeros_like(p), np.zeros(1, np.int64)
         order = rng.permutation(n).astype(np.int64)
         trainer = Trainer(net, units[0], batch, 1e-4, 2)
+        rule = _core.EpochRule(
+            tol=1e-4, n_iter_no_change=10, schedule="constant", criterion="training_loss",
+            learning_rate_init=1e-3, power_t=0.5, learning_rate=1e-3, best=np.inf,
+            no_improvement_count=0, samples_seen=0)
+        losses = np.empty(1)
         def epoch():
             if solver == "adam":
-                trainer.run_epoch_adam(p, m, v, t, X, Y, w, order, 1e-3, 0.9, 0.999, 1e-8)
+                trainer.run_epochs_adam(p, m, v, t, X, Y, w, order, None, None, rule, losses,
+                                        1e-3, 0.9, 0.999, 1e-8, apply_rule=False)
             else:
-                trainer.run_epoch_sgd(p, m, X, Y, w, order, 1e-3, 0.9, True)
+                trainer.run_epochs_sgd(p, m, X, Y, w, order, None, None, rule, losses, 0.9,
+                                       True, apply_rule=False)
         epoch()  # first call: one-time set-up (thread pool, ...)
         before = count()
         epoch()

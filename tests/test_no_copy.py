@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
 from _reference import n_params
-from _util import fit_quiet
+from _util import fit_quiet, run_epoch
 from _util import core_predict
 from fastnn import _core
 
@@ -181,33 +181,23 @@ def test_trainers_refuse_wrong_dtype_arrays(small_net):
     f32 = lambda a: a.astype(np.float32)  # noqa: E731
     t32 = _core.Trainer32(net, 6, 4, 0.0)
     t64 = _core.Trainer64(net, 6, 4, 0.0)
+    sgd = dict(learning_rate=0.1, momentum=0.9, nesterov=True)
     # the matching calls work
-    t64.run_epoch_sgd(p64.copy(), np.zeros_like(p64), X64, Y64, None, None, 0.1, 0.9, True)
-    t32.run_epoch_sgd(
-        f32(p64), np.zeros(net.n_params, np.float32), f32(X64), f32(Y64), None, None,
-        0.1, 0.9, True,
-    )
+    run_epoch(t64, "sgd", p64.copy(), np.zeros_like(p64), X64, Y64, None, None, **sgd)
+    run_epoch(t32, "sgd", f32(p64), np.zeros(net.n_params, np.float32), f32(X64), f32(Y64),
+              None, None, **sgd)
     with pytest.raises(TypeError):
-        t32.run_epoch_sgd(
-            f32(p64), np.zeros(net.n_params, np.float32), X64, f32(Y64), None, None,
-            0.1, 0.9, True,
-        )
+        run_epoch(t32, "sgd", f32(p64), np.zeros(net.n_params, np.float32), X64, f32(Y64),
+                  None, None, **sgd)
     with pytest.raises(TypeError):
-        t32.run_epoch_sgd(
-            p64.copy(), np.zeros_like(p64), X64, Y64, None, None, 0.1, 0.9, True
-        )
+        run_epoch(t32, "sgd", p64.copy(), np.zeros_like(p64), X64, Y64, None, None, **sgd)
     with pytest.raises(TypeError):
-        t64.run_epoch_adam(
-            p64.copy(), np.zeros_like(p64), np.zeros_like(p64), np.zeros(1, np.int64),
-            f32(X64), Y64,
-            None, None, 1e-3, 0.9, 0.999, 1e-8,
-        )
+        run_epoch(t64, "adam", p64.copy(),
+                  (np.zeros_like(p64), np.zeros_like(p64), np.zeros(1, np.int64)),
+                  f32(X64), Y64, None, None, learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
+                  epsilon=1e-8)
     with pytest.raises(TypeError):  # order must already be int64
-        t64.run_epoch_sgd(
-            p64.copy(), np.zeros_like(p64), X64, Y64, None,
-            np.arange(10, dtype=np.int32), 0.1, 0.9, True,
-        )
+        run_epoch(t64, "sgd", p64.copy(), np.zeros_like(p64), X64, Y64, None,
+                  np.arange(10, dtype=np.int32), **sgd)
     with pytest.raises(TypeError):  # params must not be converted (in-place update)
-        t64.run_epoch_sgd(
-            f32(p64), np.zeros_like(p64), X64, Y64, None, None, 0.1, 0.9, True
-        )
+        run_epoch(t64, "sgd", f32(p64), np.zeros_like(p64), X64, Y64, None, None, **sgd)

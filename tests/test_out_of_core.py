@@ -131,20 +131,20 @@ def test_partial_fit_streams_a_memmap_in_bounded_memory_and_learns_what_in_memor
 
 def test_partial_fit_reads_a_read_only_memmap_chunk_without_copying_it(dataset, monkeypatch):
     # a C-contiguous float32 slice of the map is handed to the core as it is
-    from fastnn import _mlp
+    from fastnn import _engine
 
     folder, _ = dataset
     X = np.load(folder / "X.npy", mmap_mode="r")
     y = np.load(folder / "y.npy", mmap_mode="r")
     seen = []
-    real = _mlp._as_core_matrix
+    real = _engine._as_core_matrix
 
     def spy(a, dtype):
         out = real(a, dtype)
         seen.append(out)
         return out
 
-    monkeypatch.setattr(_mlp, "_as_core_matrix", spy)
+    monkeypatch.setattr(_engine, "_as_core_matrix", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fastnn.MLPClassifier(**MODEL).partial_fit(X[:CHUNK], y[:CHUNK], classes=np.arange(4))

@@ -35,6 +35,7 @@ from _reference import (
     residual_layers,
     unpack,
 )
+from _util import run_epoch
 from fastnn import _core
 
 _SCALE = float(os.environ.get("FASTNN_PROPERTY_EXAMPLES_SCALE", "1"))
@@ -223,8 +224,8 @@ def test_sgd_epoch_equals_numpy_minibatch_steps(
     trainer = _core.Trainer64(net, spec["units"][0], batch_size, alpha, n_threads=n_threads)
     params = params0.copy()
     velocity = np.zeros_like(params)
-    accumulated = trainer.run_epoch_sgd(params, velocity, X, Y, w, order, learning_rate, 0.0,
-                                        False)
+    epoch_loss = run_epoch(trainer, "sgd", params, velocity, X, Y, w, order,
+                           learning_rate=learning_rate, momentum=0.0, nesterov=False)
 
     rows = np.arange(n) if order is None else order
     expected, expected_loss = params0.copy(), 0.0
@@ -235,7 +236,7 @@ def test_sgd_epoch_equals_numpy_minibatch_steps(
         expected_loss += value * batch.size
         step = -learning_rate * grad  # no momentum: the velocity is the last step
         expected += step
-    np.testing.assert_allclose(accumulated, expected_loss, rtol=1e-9)
+    np.testing.assert_allclose(epoch_loss, expected_loss / n, rtol=1e-9)
     scale = np.abs(expected).max()
     np.testing.assert_allclose(params, expected, rtol=1e-9, atol=1e-11 * scale)
     np.testing.assert_allclose(velocity, step, rtol=1e-9, atol=1e-11 * scale)
@@ -279,11 +280,11 @@ def test_results_are_bitwise_identical_for_1_2_3_threads(problem, dtype, weights
         params, m, v = params0.copy(), np.zeros_like(params0), np.zeros_like(params0)
         if solver == "adam":
             t = np.zeros(1, dtype=np.int64)
-            epoch_loss = trainer.run_epoch_adam(params, m, v, t, X, Y, w, order, 1e-3, 0.9,
-                                                0.999, 1e-8)
+            epoch_loss = run_epoch(trainer, "adam", params, (m, v, t), X, Y, w, order,
+                                   learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
         else:
-            epoch_loss = trainer.run_epoch_sgd(params, m, X, Y, w, order, 1e-3, 0.9,
-                                               solver == "nesterov")
+            epoch_loss = run_epoch(trainer, "sgd", params, m, X, Y, w, order, learning_rate=1e-3,
+                                   momentum=0.9, nesterov=solver == "nesterov")
         results.append((value, grad, out, epoch_loss, params, m, v))
     assert np.isfinite(results[0][0])
     names = ("loss", "gradient", "predict", "epoch loss", "params", "state m", "state v")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.utils import check_random_state, shuffle
 
-from fastnn._mlp import _shuffled
+from fastnn._engine import _shuffled
 
 
 @pytest.mark.parametrize("n", [1, 2, 10, 1000])

@@ -21,7 +21,7 @@ from _reference import (
     n_params,
     sklearn_backprop,
 )
-from _util import fit_quiet, partial_fit_quiet, run_adam_epoch
+from _util import fit_quiet, partial_fit_quiet, run_epoch
 from fastnn import _core
 
 RTOL = 1e-10
@@ -217,7 +217,8 @@ def test_loss_and_gradient_equal_sklearn_backprop(
 
 # ------------------------------------------------ optimizer steps vs sklearn optimizers
 def _reference_epoch(est, params, layer_units, X, Y, sw, order, batch_size, optimizer):
-    """One epoch the way sklearn's _fit_stochastic runs it, on a packed vector."""
+    """One epoch the way sklearn's _fit_stochastic runs it, on a packed vector; returns its
+    mean loss (sklearn's ``loss_``: the accumulated loss over the rows)."""
     n = X.shape[0]
     idx = np.arange(n) if order is None else order
     acc = 0.0
@@ -227,7 +228,7 @@ def _reference_epoch(est, params, layer_units, X, Y, sw, order, batch_size, opti
         loss, grad = sklearn_backprop(est, params, layer_units, X[bi], Y[bi], swb)
         acc += loss * (sl.stop - sl.start)
         optimizer.update_params([params], [grad])
-    return acc
+    return acc / n
 
 
 OPT_CASES = [
@@ -251,17 +252,16 @@ def test_one_sgd_step_equals_sklearn_sgd_optimizer(
     ref = params0.copy()
     est = _sk_estimator(kind, output, loss, activation, alpha)
     opt = SGDOptimizer([ref], lr, "constant", momentum, nesterov)
-    ref_acc = _reference_epoch(est, ref, layer_units, X, Y, None, None, n, opt)
+    ref_loss = _reference_epoch(est, ref, layer_units, X, Y, None, None, n, opt)
 
     net = _core.Network(layer_units, activation, output, loss)
     trainer = _core.Trainer64(net, layer_units[0], n, alpha)
     params = params0.copy()
     velocity = np.zeros_like(params)
-    acc = trainer.run_epoch_sgd(
-        params, velocity, X, Y, None, None, lr, momentum, nesterov
-    )
+    epoch_loss = run_epoch(trainer, "sgd", params, velocity, X, Y, None, None,
+                           learning_rate=lr, momentum=momentum, nesterov=nesterov)
     assert not np.array_equal(params, params0)
-    np.testing.assert_allclose(acc, ref_acc, rtol=1e-12)
+    np.testing.assert_allclose(epoch_loss, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(params, ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(velocity, opt.velocities[0], rtol=RTOL, atol=ATOL)
 
@@ -275,16 +275,18 @@ def test_one_adam_step_equals_sklearn_adam_optimizer(kind, output, loss, n_out, 
     ref = params0.copy()
     est = _sk_estimator(kind, output, loss, activation, alpha)
     opt = AdamOptimizer([ref], lr, b1, b2, eps)
-    ref_acc = _reference_epoch(est, ref, layer_units, X, Y, None, None, n, opt)
+    ref_loss = _reference_epoch(est, ref, layer_units, X, Y, None, None, n, opt)
 
     net = _core.Network(layer_units, activation, output, loss)
     trainer = _core.Trainer64(net, layer_units[0], n, alpha)
     params = params0.copy()
     m = np.zeros_like(params)
     v = np.zeros_like(params)
-    acc, t = run_adam_epoch(trainer, params, m, v, 0, X, Y, None, None, lr, b1, b2, eps)
-    assert t == 1 == opt.t
-    np.testing.assert_allclose(acc, ref_acc, rtol=1e-12)
+    t = np.zeros(1, dtype=np.int64)
+    epoch_loss = run_epoch(trainer, "adam", params, (m, v, t), X, Y, None, None,
+                           learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=eps)
+    assert t[0] == 1 == opt.t
+    np.testing.assert_allclose(epoch_loss, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(params, ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(m, opt.ms[0], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(v, opt.vs[0], rtol=RTOL, atol=1e-15)
@@ -310,7 +312,7 @@ def test_two_minibatch_epochs_with_order_equal_sklearn_optimizers(
         opt = AdamOptimizer([ref], 0.01, 0.9, 0.999, 1e-8)
     else:
         opt = SGDOptimizer([ref], 0.02, "constant", 0.9, solver == "sgd-nesterov")
-    ref_accs = [
+    ref_losses = [
         _reference_epoch(est, ref, layer_units, X, Y, sw, o, batch_size, opt)
         for o in orders
     ]
@@ -318,26 +320,22 @@ def test_two_minibatch_epochs_with_order_equal_sklearn_optimizers(
     net = _core.Network(layer_units, activation, output, loss)
     trainer = _core.Trainer64(net, layer_units[0], batch_size, alpha)
     params = params0.copy()
-    accs = []
+    losses = []
     if solver == "adam":
-        m, v, t = np.zeros_like(params), np.zeros_like(params), 0
+        m, v, t = np.zeros_like(params), np.zeros_like(params), np.zeros(1, dtype=np.int64)
         for o in orders:
-            acc, t = run_adam_epoch(
-                trainer, params, m, v, t, X, Y, sw, o, 0.01, 0.9, 0.999, 1e-8
-            )
-            accs.append(acc)
-        assert t == 6 == opt.t
+            losses.append(run_epoch(trainer, "adam", params, (m, v, t), X, Y, sw, o,
+                                    learning_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8))
+        assert t[0] == 6 == opt.t
         np.testing.assert_allclose(m, opt.ms[0], rtol=1e-9, atol=1e-12)
     else:
         velocity = np.zeros_like(params)
         for o in orders:
-            accs.append(
-                trainer.run_epoch_sgd(
-                    params, velocity, X, Y, sw, o, 0.02, 0.9, solver == "sgd-nesterov"
-                )
-            )
+            losses.append(run_epoch(trainer, "sgd", params, velocity, X, Y, sw, o,
+                                    learning_rate=0.02, momentum=0.9,
+                                    nesterov=solver == "sgd-nesterov"))
         np.testing.assert_allclose(velocity, opt.velocities[0], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(accs, ref_accs, rtol=1e-11)
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-11)
     np.testing.assert_allclose(params, ref, rtol=1e-9, atol=1e-12)
 
 
@@ -352,7 +350,8 @@ def test_epoch_order_is_honoured():
     def run(order):
         p = params0.copy()
         vel = np.zeros_like(p)
-        trainer.run_epoch_sgd(p, vel, X, Y, None, order, 0.05, 0.9, True)
+        run_epoch(trainer, "sgd", p, vel, X, Y, None, order, learning_rate=0.05, momentum=0.9,
+                  nesterov=True)
         return p
 
     p_none = run(None)

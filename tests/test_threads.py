@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastnn
 from _reference import HIDDEN_ACTIVATIONS, make_targets, n_params
-from _util import fit_quiet, run_adam_epoch
+from _util import fit_quiet, run_epoch
 from _util import core_predict
 from fastnn import _core
 
@@ -129,13 +129,13 @@ def test_trainer_epochs_invariant_to_thread_count(dtype):
         trainer = Trainer(net, 20, 500, 1e-4, n_threads=k)
         p_sgd = params0.copy()
         vel = np.zeros_like(p_sgd)
-        l_sgd = trainer.run_epoch_sgd(p_sgd, vel, X, Y, None, order, 0.01, 0.9, True)
+        l_sgd = run_epoch(trainer, "sgd", p_sgd, vel, X, Y, None, order, learning_rate=0.01,
+                          momentum=0.9, nesterov=True)
         p_adam = params0.copy()
-        m, v = np.zeros_like(p_adam), np.zeros_like(p_adam)
-        l_adam, t = run_adam_epoch(
-            trainer, p_adam, m, v, 0, X, Y, None, order, 1e-3, 0.9, 0.999, 1e-8
-        )
-        assert t == 3
+        m, v, t = np.zeros_like(p_adam), np.zeros_like(p_adam), np.zeros(1, dtype=np.int64)
+        l_adam = run_epoch(trainer, "adam", p_adam, (m, v, t), X, Y, None, order,
+                           learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+        assert t[0] == 3
         results.append((l_sgd, p_sgd, l_adam, p_adam))
     for l_sgd, p_sgd, l_adam, p_adam in results[1:]:
         assert l_sgd == results[0][0]
@@ -191,14 +191,14 @@ def test_trainer_epochs_invariant_to_buffer_alignment(solver):
         p = _at_offset(params0, offset)
         s1 = _at_offset(np.zeros(size), offset)
         s2 = _at_offset(np.zeros(size), offset)
-        t = 0
+        t = np.zeros(1, dtype=np.int64)
         for _ in range(3):
             if solver == "adam":
-                _, t = run_adam_epoch(
-                    trainer, p, s1, s2, t, X, Y, None, None, 1e-2, 0.9, 0.999, 1e-8
-                )
+                run_epoch(trainer, "adam", p, (s1, s2, t), X, Y, None, None, learning_rate=1e-2,
+                          beta_1=0.9, beta_2=0.999, epsilon=1e-8)
             else:
-                trainer.run_epoch_sgd(p, s1, X, Y, None, None, 1e-2, 0.9, True)
+                run_epoch(trainer, "sgd", p, s1, X, Y, None, None, learning_rate=1e-2,
+                          momentum=0.9, nesterov=True)
         results.append(p.copy())
     for offset, p in enumerate(results[1:], start=1):
         assert np.array_equal(p, results[0]), (

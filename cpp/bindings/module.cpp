@@ -101,6 +101,19 @@ const T* optional_vector(const py::object& obj, Index n, const char* name) {
   return a.data();
 }
 
+// None, or a writable C-contiguous 1-D array of T with n entries, updated in place: never a
+// converted copy (the caller would not see the update).
+template <class T>
+T* optional_mutable_vector(const py::object& obj, Index n, const char* name) {
+  if (obj.is_none()) return nullptr;
+  if (!py::isinstance<Array<T>>(obj)) {
+    throw py::type_error(std::string(name) + " must be None or a C-contiguous array of dtype " +
+                         std::string(py::str(py::dtype::of<T>())));
+  }
+  auto a = py::reinterpret_borrow<Array<T>>(obj);
+  return vector_data(a, n, name);
+}
+
 // Ctrl-C: polled by the core between mini-batches, from the calling thread.
 bool python_interrupted() {
   py::gil_scoped_acquire gil;
@@ -125,21 +138,17 @@ py::tuple run_epochs(Trainer<S>& trainer, Array<S>& params, Optimizer& optimizer
   if (losses.ndim() != 1) throw py::value_error("losses must be a 1-D array");
   const Index max_epochs = losses.shape(0);
   double* out = vector_data(losses, max_epochs, "losses");
-  std::int64_t* rows = nullptr;
-  if (!order.is_none()) {
-    auto idx = order.cast<py::array_t<std::int64_t, py::array::c_style>>();
-    rows = vector_data(idx, x.rows(), "order");
-  }
+  std::int64_t* rows = optional_mutable_vector<std::int64_t>(order, x.rows(), "order");
   std::optional<LegacyShuffler> shuffler;
   if (!key.is_none()) {
-    auto k = key.cast<py::array_t<std::uint32_t, py::array::c_style>>();
-    auto ps = pos.cast<py::array_t<std::int64_t, py::array::c_style>>();
-    std::int64_t* position = vector_data(ps, 1, "pos");
+    std::int64_t* position = optional_mutable_vector<std::int64_t>(pos, 1, "pos");
+    if (!position) throw py::type_error("pos must be given with key");
     if (*position < 0 || *position > LegacyShuffler::kStateSize) {
       throw py::value_error("pos must be in [0, 624]");
     }
     if (x.rows() > Index(0xffffffffLL)) throw py::value_error("too many rows to shuffle here");
-    shuffler.emplace(vector_data(k, LegacyShuffler::kStateSize, "key"), position);
+    shuffler.emplace(
+        optional_mutable_vector<std::uint32_t>(key, LegacyShuffler::kStateSize, "key"), position);
   }
   Index epochs;
   bool interrupted;

@@ -12,12 +12,11 @@ def _load_core():
     """Import the C++ core, with a shorter OpenMP spin unless the user chose a wait policy.
 
     GNU OpenMP threads spin 300k iterations at a barrier before sleeping. When other processes
-    share the cores, a spinning thread burns the time slice the thread it waits for needs: with
-    three busy processes on this 2-core machine two threads ran 2x slower than one. Too short a
-    spin (1000) has the opposite problem on an idle machine: small networks, whose barriers come
-    every few microseconds, put threads to sleep, the scheduler wakes them on the waker's core,
-    and epochs flip between 5 and 16 ms. 30000 measured best on both counts (idle: steady;
-    loaded: two threads as fast as one). libgomp reads its environment once, when it loads
+    share the cores, a spinning thread burns the time slice the thread it waits for needs, and
+    training with several threads can run slower than with one. Too short a spin (1000) has the
+    opposite problem on an idle machine: small networks, whose barriers come every few
+    microseconds, put threads to sleep, the scheduler wakes them on the waker's core, and epoch
+    times become erratic. 30000 balances the two (see the README's "Threads" section). libgomp reads its environment once, when it loads
     (here, unless another extension linked to the same libgomp loaded it first), so the variable
     is set only around the import and then removed: other libraries never see it.
     """

@@ -31,60 +31,20 @@ from fastnn._compat import (
     _check_sample_weight,
     _fit_context,
 )
+from fastnn._docs import documents_extras
 from fastnn._interop import sklearn_counterpart, to_sklearn
-from fastnn._spec import NetworkSpec, network_params, residual_layers
+from fastnn._spec import WEIGHT_INITS, NetworkSpec, network_params, residual_layers
 from fastnn._threads import counted_as_running
 
 __all__ = ["BaseMultilayerPerceptron", "MLPClassifier", "MLPRegressor"]
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
-_WEIGHT_INITS = {"sklearn", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
-
-# fastnn's additions to scikit-learn's parameters, documented once for both estimators.
-_EXTRAS_DOC = """
-    n_threads : int, default=None
-        Threads used for training and prediction. None uses every core the process may use
-        (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``). Results are bitwise
-        identical whatever the number of threads.
-
-    leaky_relu_slope : float, default=0.01
-        The slope ``a`` of ``activation='leaky_relu'`` for z < 0: g(z) = z for z >= 0, a·z
-        otherwise (the lecture notes use a = 0.1). Ignored by the other activations.
-
-    dropout : float or sequence of float, default=0.0
-        Dropout rate of the hidden layers' outputs (one rate for all, or one per hidden layer),
-        in [0, 1). Training samples a thinned network per example and mini-batch (kept units
-        scaled by 1 / (1 - rate)); prediction uses the whole network, so every unit's expected
-        output is the same in both. Masks come from a counter-based generator keyed by
-        ``random_state``, the epoch and the row: results stay bitwise identical whatever the
-        number of threads. Stochastic solvers only.
-
-    weight_init : {'sklearn', 'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal'} \\
-            or float, default='sklearn'
-        Initial weights. 'sklearn' draws exactly as scikit-learn does; Glorot/Xavier
-        (variance 2 / (fan_in + fan_out)) and He (variance 2 / fan_in) draw the weights and
-        start the intercepts at zero; a float sigma draws weights and intercepts from
-        N(0, sigma^2).
-
-    residual : bool, default=False
-        Residual hidden layers: every hidden layer as wide as the hidden layer before it
-        computes y[l+1] = y[l] + g(W y[l] + b) (the lecture notes' form). Needs two consecutive
-        hidden layers of the same width.
-"""
-
 
 def _store_params(estimator, arguments):
     """``__init__``'s only work, as scikit-learn requires: every argument stored unchanged."""
     for name, value in arguments.items():
         if name != "self":
             setattr(estimator, name, value)
-
-
-def _documents_extras(cls):
-    """Class decorator: the shared description of fastnn's extra parameters, appended to the
-    class docstring (which ends with the estimator's own additions)."""
-    cls.__doc__ = cls.__doc__.rstrip() + "\n" + _EXTRAS_DOC
-    return cls
 
 
 class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
@@ -120,7 +80,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
         "leaky_relu_slope": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "weight_init": [StrOptions(_WEIGHT_INITS), Interval(Real, 0, None, closed="neither")],
+        "weight_init": [StrOptions(WEIGHT_INITS), Interval(Real, 0, None, closed="neither")],
         "residual": ["boolean"],
     }
 
@@ -173,12 +133,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         self.n_outputs_ = spec.layer_units[-1]
         self.n_layers_ = len(spec.layer_units)
         self.out_activation_ = spec.out_activation
-        self.coefs_ = []
-        self.intercepts_ = []
-        for fan_in, fan_out in zip(spec.layer_units[:-1], spec.layer_units[1:]):
-            coef_init, intercept_init = self._init_coef(fan_in, fan_out, spec.dtype)
-            self.coefs_.append(coef_init)
-            self.intercepts_.append(intercept_init)
+        self.coefs_, self.intercepts_ = spec.initial_weights(self.weight_init, self._random_state)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
 
@@ -193,33 +148,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
-
-    def _init_coef(self, fan_in, fan_out, dtype):
-        rng = self._random_state
-        init = self.weight_init
-        if isinstance(init, str) and init == "sklearn":
-            # Glorot et al.'s uniform initialisation, drawn exactly as scikit-learn draws it
-            # (intercepts too; the bound's factor is 2 for logistic units).
-            factor = 2.0 if self.activation == "logistic" else 6.0
-            init_bound = np.sqrt(factor / (fan_in + fan_out))
-            coef_init = rng.uniform(-init_bound, init_bound, (fan_in, fan_out))
-            intercept_init = rng.uniform(-init_bound, init_bound, fan_out)
-        elif isinstance(init, str):
-            # Glorot/Xavier (variance 2 / (fan_in + fan_out)) or He (variance 2 / fan_in),
-            # normal or uniform with that variance; intercepts start at zero.
-            variance = 2.0 / (fan_in + fan_out) if init.startswith("glorot") else 2.0 / fan_in
-            if init.endswith("uniform"):
-                bound = np.sqrt(3.0 * variance)
-                coef_init = rng.uniform(-bound, bound, (fan_in, fan_out))
-            else:
-                coef_init = rng.normal(0.0, np.sqrt(variance), (fan_in, fan_out))
-            intercept_init = np.zeros(fan_out)
-        else:
-            # A number sigma: weights and intercepts from N(0, sigma^2), as in the lecture
-            # notes' worked example (sigma = 0.5).
-            coef_init = rng.normal(0.0, float(init), (fan_in, fan_out))
-            intercept_init = rng.normal(0.0, float(init), fan_out)
-        return coef_init.astype(dtype, copy=False), intercept_init.astype(dtype, copy=False)
 
     def _y_type(self):
         """The kind of target the network's output encodes (classifiers), else None."""
@@ -330,7 +258,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         return state
 
 
-@_documents_extras
+@documents_extras
 @sklearn_counterpart(SkMLPClassifier)
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier (scikit-learn's, trained by fastnn's C++ core).
@@ -527,7 +455,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return tags
 
 
-@_documents_extras
+@documents_extras
 @sklearn_counterpart(SkMLPRegressor)
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron regressor (scikit-learn's, trained by fastnn's C++ core).

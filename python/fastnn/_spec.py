@@ -16,6 +16,7 @@ from fastnn import _core
 
 __all__ = [
     "OUTPUT_ACTIVATIONS",
+    "WEIGHT_INITS",
     "NetworkSpec",
     "core_loss",
     "dropout_rates",
@@ -41,6 +42,8 @@ def output_activation(is_classifier, loss, y_type):
     """``out_activation_``: the output activation paired with the core's loss."""
     return _core.output_activation_for(core_loss(is_classifier, loss, y_type))
 
+
+WEIGHT_INITS = frozenset({"sklearn", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"})
 
 # Every output activation a model can have.
 OUTPUT_ACTIVATIONS = frozenset(
@@ -143,6 +146,38 @@ class NetworkSpec:
             self.leaky_relu_slope, self.residual,
         )
 
+    def initial_weights(self, weight_init, rng):
+        """Random initial ``(coefs, intercepts)`` in the spec's dtype, drawn from the
+        RandomState ``rng`` layer by layer (weights, then intercepts) as scikit-learn draws."""
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:]):
+            coef, intercept = _initial_layer(weight_init, self.activation, fan_in, fan_out, rng)
+            coefs.append(coef.astype(self.dtype, copy=False))
+            intercepts.append(intercept.astype(self.dtype, copy=False))
+        return coefs, intercepts
+
     def computable_by_sklearn(self):
         """Whether scikit-learn's MLPs compute this network (no fastnn-only form)."""
         return not (self.activation == "leaky_relu" or self.residual or self.loss == "quadratic")
+
+
+def _initial_layer(init, activation, fan_in, fan_out, rng):
+    """One layer's initial (W, b) in float64 (see the estimators' ``weight_init``)."""
+    if init == "sklearn":
+        # Glorot et al.'s uniform initialisation, drawn exactly as scikit-learn draws it
+        # (intercepts too; the bound's factor is 2 for logistic units).
+        factor = 2.0 if activation == "logistic" else 6.0
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, (fan_in, fan_out)), rng.uniform(-bound, bound, fan_out)
+    if isinstance(init, str):
+        # Glorot/Xavier (variance 2 / (fan_in + fan_out)) or He (variance 2 / fan_in),
+        # normal or uniform with that variance; intercepts start at zero.
+        variance = 2.0 / (fan_in + fan_out) if init.startswith("glorot") else 2.0 / fan_in
+        if init.endswith("uniform"):
+            bound = np.sqrt(3.0 * variance)
+            return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
+        return rng.normal(0.0, np.sqrt(variance), (fan_in, fan_out)), np.zeros(fan_out)
+    # A number sigma: weights and intercepts from N(0, sigma^2), as in the lecture notes'
+    # worked example (sigma = 0.5).
+    sigma = float(init)
+    return rng.normal(0.0, sigma, (fan_in, fan_out)), rng.normal(0.0, sigma, fan_out)

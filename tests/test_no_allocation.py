@@ -3,7 +3,9 @@ built for a fit (Eigen's GEMM packing blocks included).
 
 Heap allocations are counted by a small malloc shim (tests/support/malloc_counter.c) preloaded
 into a child process. An epoch of 40 batches must allocate exactly as often as an epoch of 4:
-what remains is the Python call itself, not the training loop.
+what remains is the Python call itself, not the training loop. And the estimators' default
+path -- a whole fit in one core call, with the core's shuffles and between-epoch rule -- must
+allocate as often in that call for 30 epochs as for 3.
 """
 
 import os
@@ -61,6 +63,47 @@ CHILD = textwrap.dedent(
 )
 
 
+# A default fit (the whole fit in one core call): allocations during the core call, counted by
+# wrapping the optimizer's call into the core, for max_iter 3 and 30.
+FIT_CHILD = textwrap.dedent(
+    """
+    import ctypes, sys, warnings
+    import numpy as np
+    import fastnn
+    from fastnn import _optimizers
+
+    count = ctypes.CDLL(None).alloc_count
+    count.restype = ctypes.c_long
+    params = eval(sys.argv[1])
+    calls = []
+
+    def counting(run_epochs):
+        def run(*args):
+            before = count()
+            out = run_epochs(*args)
+            calls.append(count() - before)
+            return out
+        return run
+
+    for cls in (_optimizers.SGDOptimizer, _optimizers.AdamOptimizer):
+        cls.run_epochs = counting(cls.run_epochs)
+    rng = np.random.default_rng(0)
+    X = rng.random((1000, 64)).astype(params.pop("dtype"))
+    y = rng.integers(0, 10, 1000)
+    counts = []
+    for max_iter in (3, 3, 30):  # the first fit pays one-time set-up (the thread pool, ...)
+        calls.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = fastnn.MLPClassifier(max_iter=max_iter, tol=0.0, n_iter_no_change=np.inf,
+                                         random_state=0, **params).fit(X, y)
+        assert model.n_iter_ == max_iter and len(calls) == 1, (model.n_iter_, calls)
+        counts.append(calls[0])
+    print(counts[1], counts[2])
+    """
+)
+
+
 @pytest.fixture(scope="module")
 def malloc_counter(tmp_path_factory):
     cc = shutil.which("cc") or shutil.which("gcc")
@@ -90,3 +133,25 @@ def test_epoch_allocates_nothing_per_minibatch(malloc_counter, case):
     assert proc.returncode == 0, proc.stderr
     few, many = map(int, proc.stdout.split())
     assert many == few, f"4 batches: {few} allocations, 40 batches: {many}"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(dtype="float32", solver="adam", hidden_layer_sizes=(128, 64)),
+        dict(dtype="float64", solver="sgd", learning_rate="invscaling", batch_size=100),
+        dict(dtype="float32", solver="adam", dropout=0.2, residual=True,
+             hidden_layer_sizes=(32, 32)),
+        dict(dtype="float64", solver="sgd", shuffle=False, learning_rate="adaptive"),
+    ],
+    ids=["adam", "sgd-invscaling", "dropout-residual", "unshuffled-adaptive"],
+)
+def test_default_fit_allocates_nothing_per_epoch(malloc_counter, params):
+    env = dict(os.environ, LD_PRELOAD=str(malloc_counter))
+    proc = subprocess.run(
+        [sys.executable, "-c", FIT_CHILD, repr(params)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    few, many = map(int, proc.stdout.split())
+    assert many == few, f"3 epochs: {few} allocations, 30 epochs: {many}"

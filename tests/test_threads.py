@@ -56,21 +56,6 @@ def _fit(kind, solver, dtype, n_threads):
     return fit_quiet(est, X, y), X
 
 
-@pytest.mark.parametrize("kind", ["clf", "reg"])
-@pytest.mark.parametrize("solver", ["sgd", "adam"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fit_is_invariant_to_thread_count(dtype, solver, kind):
-    fits = [_fit(kind, solver, dtype, k)[0] for k in THREAD_COUNTS]
-    ref = fits[0]
-    assert ref.coefs_[0].dtype == dtype
-    for other in fits[1:]:
-        for a, b in zip(ref.coefs_, other.coefs_):
-            assert np.array_equal(a, b)
-        for a, b in zip(ref.intercepts_, other.intercepts_):
-            assert np.array_equal(a, b)
-        assert ref.loss_curve_ == other.loss_curve_
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_predictions_are_invariant_to_thread_count(dtype):
     est, X = _fit("clf", "adam", dtype, 1)

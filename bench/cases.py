@@ -9,9 +9,8 @@ GFLOP/s and the fraction of the GEMM ceiling are computed, is ``training_flops_p
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning

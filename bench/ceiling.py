@@ -4,10 +4,10 @@ same run as the training (at its start and at its end, the higher kept)."""
 import time
 
 import numpy as np
+from cases import SEED
 from threadpoolctl import threadpool_limits
 
 import fastnn._core
-from cases import SEED
 
 
 def gemm_ceilings(threads_list, quick):

@@ -13,10 +13,9 @@ import subprocess
 import sys
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from cases import CASES, fit_quietly, sklearn_api_model
 from machine import core_build_time
+from threadpoolctl import threadpool_limits
 
 MB = 1024 * 1024
 MEASURED = ("fastnn", "scikit-learn")  # PyTorch's fit is not measured

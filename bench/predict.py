@@ -4,10 +4,9 @@ fitted on the `small` case."""
 import statistics
 import time
 
-from threadpoolctl import threadpool_limits
-
 from cases import CASES, SEED, gaussian_blobs
 from systems import TIMERS, torch
+from threadpoolctl import threadpool_limits
 
 
 def _median_us(fn, inputs, calls):

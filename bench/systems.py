@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
 from cases import ALPHA, CASES, SEED, fit_quietly, sklearn_api_model
+from threadpoolctl import threadpool_limits
 
 try:
     import torch

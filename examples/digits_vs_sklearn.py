@@ -71,7 +71,9 @@ def blas_description():
     if not blas:
         return "unknown BLAS"
     # numpy and scipy may each bundle their own copy of the same BLAS: list each kind once.
-    kinds = dict.fromkeys(f"{d.get('internal_api', '?')}, {d.get('num_threads', '?')} thread(s)" for d in blas)
+    kinds = dict.fromkeys(
+        f"{d.get('internal_api', '?')}, {d.get('num_threads', '?')} thread(s)" for d in blas
+    )
     return "; ".join(kinds)
 
 

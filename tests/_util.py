@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-
 # fastnn's keyword-only additions to scikit-learn's parameters, with their defaults (which keep
 # scikit-learn's behaviour), in signature order.
 EXTRA_PARAMS = {

@@ -7,6 +7,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 import fastnn
+
 from _util import fit_quiet
 
 SOLVER_PARAMS = {

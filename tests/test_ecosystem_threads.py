@@ -22,6 +22,7 @@ from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limi
 
 import fastnn
 from fastnn import _core, _engine, _threads
+
 from _util import fit_quiet
 
 needs_openmp = pytest.mark.skipif(not _core.has_openmp, reason="fastnn built without OpenMP")

@@ -12,6 +12,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import fastnn
+
 from _util import extra_params, fit_quiet
 
 PAIRS = [

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 import fastnn
 from fastnn import _core
 from fastnn._spec import NetworkSpec
+
 from _reference import forward, residual_layers, unpack
 from _util import fit_quiet, run_epoch
 

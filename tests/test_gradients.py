@@ -6,6 +6,8 @@ float64 everywhere except where a test says otherwise.
 import numpy as np
 import pytest
 
+from fastnn import _core
+
 from _reference import (
     HIDDEN_ACTIVATIONS,
     LEAKY_SLOPE,
@@ -14,7 +16,6 @@ from _reference import (
     n_params,
     total_loss,
 )
-from fastnn import _core
 from _util import core_predict
 
 N_SAMPLES = 12

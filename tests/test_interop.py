@@ -11,14 +11,15 @@ import copy
 
 import numpy as np
 import pytest
+from sklearn.base import is_classifier
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import fastnn
+
 from _util import extra_params, fit_quiet, partial_fit_quiet
-from sklearn.base import is_classifier
 
 DTYPES = [np.float64, np.float32]
 # predict_proba / regression predict: fastnn vs scikit-learn on the same weights.

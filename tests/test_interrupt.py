@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import fastnn
-from _util import one_epoch_rule, run_epoch
 from fastnn import _core
+
+from _util import one_epoch_rule, run_epoch
 
 pytestmark = pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(),

@@ -14,10 +14,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
-from _reference import n_params
-from _util import fit_quiet, run_epoch
-from _util import core_predict
 from fastnn import _core
+
+from _reference import n_params
+from _util import core_predict, fit_quiet, run_epoch
 
 N_ROWS = 200_000
 X_BYTES = 80_000_000

@@ -6,6 +6,7 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 
 import fastnn
+
 from _util import fit_quiet
 
 skl2onnx = pytest.importorskip("skl2onnx")

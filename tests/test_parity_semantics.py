@@ -25,6 +25,7 @@ from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 import fastnn
+
 from _util import EXTRA_PARAMS, extra_params, fit_quiet, partial_fit_quiet
 
 CLF = (fastnn.MLPClassifier, SkMLPClassifier)

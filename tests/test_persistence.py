@@ -13,6 +13,7 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 
 import fastnn
+
 from _util import fit_quiet, partial_fit_quiet
 
 DTYPES = [np.float64, np.float32]

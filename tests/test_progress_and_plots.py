@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 import fastnn
+
 from _util import fit_quiet, partial_fit_quiet
 
 callback_api = pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9")

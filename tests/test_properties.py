@@ -27,6 +27,8 @@ with warnings.catch_warnings():
     except ImportError:
         pass
 
+from fastnn import _core
+
 from _reference import (
     ALL_OUTPUT_LOSS_PAIRS,
     HIDDEN_ACTIVATIONS,
@@ -36,7 +38,6 @@ from _reference import (
     unpack,
 )
 from _util import run_epoch
-from fastnn import _core
 
 _SCALE = float(os.environ.get("FASTNN_PROPERTY_EXAMPLES_SCALE", "1"))
 

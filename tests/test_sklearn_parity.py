@@ -15,6 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 
 import fastnn
+from fastnn import _core
+
 from _reference import (
     SKLEARN_HIDDEN_ACTIVATIONS,
     make_targets,
@@ -22,7 +24,6 @@ from _reference import (
     sklearn_backprop,
 )
 from _util import fit_quiet, partial_fit_quiet, run_epoch
-from fastnn import _core
 
 RTOL = 1e-10
 ATOL = 1e-12

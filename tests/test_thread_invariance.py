@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_regression
 
 import fastnn
+
 from _util import fit_quiet
 
 THREAD_COUNTS = (1, 2, 3, 2)  # the last: the same count again (reproducibility)

@@ -10,10 +10,10 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastnn
-from _reference import HIDDEN_ACTIVATIONS, make_targets, n_params
-from _util import fit_quiet, run_epoch
-from _util import core_predict
 from fastnn import _core
+
+from _reference import HIDDEN_ACTIVATIONS, make_targets, n_params
+from _util import core_predict, fit_quiet, run_epoch
 
 THREAD_COUNTS = [1, 2, 3]
 OUTPUT_CASES = [

@@ -16,9 +16,10 @@ def _load_core():
     training with several threads can run slower than with one. Too short a spin (1000) has the
     opposite problem on an idle machine: small networks, whose barriers come every few
     microseconds, put threads to sleep, the scheduler wakes them on the waker's core, and epoch
-    times become erratic. 30000 balances the two (see the README's "Threads" section). libgomp reads its environment once, when it loads
-    (here, unless another extension linked to the same libgomp loaded it first), so the variable
-    is set only around the import and then removed: other libraries never see it.
+    times become erratic. 30000 balances the two (see the README's "Threads" section). libgomp
+    reads its environment once, when it loads (here, unless another extension linked to the same
+    libgomp loaded it first), so the variable is set only around the import and then removed:
+    other libraries never see it.
     """
     if "OMP_WAIT_POLICY" in _os.environ or "GOMP_SPINCOUNT" in _os.environ:
         from fastnn import _core

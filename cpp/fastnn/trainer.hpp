@@ -130,8 +130,9 @@ class Trainer {
   // a wide layer) and no chunk gradients need summing. Called by every thread of the team:
   // gathers the batch, runs the forward pass layer by layer over output-column blocks (loss
   // and output delta with the last, single-block layer), the deltas layer by layer over
-  // input-column blocks, then every layer's weight gradient over column tiles. Ends at a
-  // barrier with chunk 0 holding the batch's unnormalised gradient, loss and weight sums.
+  // input-column blocks, then every layer's weight gradient over column tiles -- each block or
+  // tile one call of kernels.hpp's column_* functions. Ends at a barrier with chunk 0 holding
+  // the batch's unnormalised gradient, loss and weight sums.
   void column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
                    ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
   void sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const;

@@ -152,7 +152,6 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
                              ConstMatrixMap<S> Y, const S* w, const std::int64_t* order) {
   ChunkWorkspace<S>& c = ws_.chunks[0];
   const Index n_features = X.cols(), n_outputs = Y.cols(), L = net_.n_layers();
-  const S slope = S(net_.leaky_slope());
   GemmWorkspace<S>& gemm = ws_.thread_gemm[size_t(thread_id())];
   if (order) {
     // Gather the batch's targets, weights and dense input rows, in fixed blocks of rows.
@@ -171,80 +170,42 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
   const S* wb = w ? (order ? c.w.data() : w + start) : nullptr;
   const InputRows<S> input = input_rows(X, order, start, rows, c.x.data());
   const BlockExtras<S> ex = extras(c, start);
-  const auto in_buffer = [&](S* buffer, Index l) {  // layer l's (rows, units[l]) in a buffer
-    return MatrixMap<S>(buffer + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
-  };
-  const auto act = [&](Index l) { return in_buffer(c.act.data(), l); };      // A[l]
-  const auto delta = [&](Index l) { return in_buffer(c.delta.data(), l); };  // dL/dZ[l]
-  // Forward, layer by layer: Z[:, block] = A_in · W[:, block], bias and activation.
+  // Forward, layer by layer, over blocks of output columns. The output layer is one block,
+  // whose thread then takes the batch's loss and output delta.
   for (Index l = 0; l < L; ++l) {
-    const DenseLayer<S> layer = net_.layer(params, l);
-    const auto& blocks = col_blocks_[size_t(l)];
+    const ColumnBlocks& blocks = col_blocks_[size_t(l)];
 #pragma omp for schedule(static)
     for (Index b = 0; b < Index(blocks.size()); ++b) {
       const auto [c0, c1] = blocks[size_t(b)];
-      MatrixMap<S> Z = act(l + 1);
-      if (l == 0) {
-        input_times<S>(Z.middleCols(c0, c1 - c0), input, layer.W.middleCols(c0, c1 - c0), gemm);
-      } else {
-        gemm.a_b(Z.middleCols(c0, c1 - c0), act(l), layer.W.middleCols(c0, c1 - c0));
-      }
-      add_bias_and_activate<S>(Z.middleCols(c0, c1 - c0),
-                               ConstVectorMap<S>(layer.b.data() + c0, c1 - c0),
-                               net_.activation_of(l), slope);
-      if (l + 1 < L && ex.needs_pre(net_, l)) {
-        // A residual layer is square: its input has the same column blocks. Only a residual
-        // layer reads its input here (a dropout-only layer's may be narrower, or X itself).
-        const MatrixMap<S> A_in = net_.residual(l) ? act(l) : Z;
-        finish_hidden_forward<S>(Z.middleCols(c0, c1 - c0), A_in.middleCols(c0, c1 - c0),
-                                 in_buffer(ex.pre, l + 1).middleCols(c0, c1 - c0), net_, l, ex,
-                                 c0);
-      }
-      if (l + 1 == L) {  // the single output block: loss and output delta of the batch
-        loss_and_output_delta(c, ConstMatrixMap<S>(Z.data(), rows, n_outputs),
-                              ConstMatrixMap<S>(y, rows, n_outputs), wb, delta(L).data());
+      column_forward_block<S>(c.act.data(), gemm, net_, params, input, ex, l, c0, c1);
+      if (l + 1 == L) {
+        const Index offset = layer_offset(net_, L, rows);
+        loss_and_output_delta(c, ConstMatrixMap<S>(c.act.data() + offset, rows, n_outputs),
+                              ConstMatrixMap<S>(y, rows, n_outputs), wb, c.delta.data() + offset);
       }
     }
   }
-  // Deltas, layer by layer: dA[:, block] = dZ · W[block, :]ᵀ, times g'(z).
+  // Deltas, layer by layer, over blocks of each layer's input columns (the blocks of the layer
+  // before's output).
   for (Index l = L - 1; l >= 1; --l) {
-    const DenseLayer<S> layer = net_.layer(params, l);
-    const auto& blocks = col_blocks_[size_t(l - 1)];
+    const ColumnBlocks& blocks = col_blocks_[size_t(l - 1)];
 #pragma omp for schedule(static)
     for (Index b = 0; b < Index(blocks.size()); ++b) {
       const auto [c0, c1] = blocks[size_t(b)];
-      auto dA = delta(l).middleCols(c0, c1 - c0);
-      gemm.a_bt(dA, delta(l + 1), layer.W.middleRows(c0, c1 - c0));
-      const auto gz = in_buffer(ex.needs_pre(net_, l - 1) ? ex.pre : c.act.data(), l);
-      if (ex.skip) {  // a network with residual layers: the skip path's block
-        auto skip = MatrixMap<S>(ex.skip, rows, net_.layer_units()[size_t(l)])
-                        .middleCols(c0, c1 - c0);
-        if (net_.residual(l)) dA += skip;
-        finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), skip, net_, l - 1, ex, c0);
-      } else {  // no skip path: finish_hidden_backward never writes its skip argument
-        finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), dA, net_, l - 1, ex, c0);
-      }
+      column_backward_block<S>(c.delta.data(), gemm, net_, params, c.act.data(), ex, rows, l, c0,
+                               c1);
     }
   }
   // Weight gradients over the whole batch, by column tiles of every layer.
   Index n_tiles = 0;
-  for (const auto& blocks : col_blocks_) n_tiles += Index(blocks.size());
+  for (const ColumnBlocks& blocks : col_blocks_) n_tiles += Index(blocks.size());
 #pragma omp for schedule(static)
   for (Index t = 0; t < n_tiles; ++t) {
     Index l = 0, b = t;
     while (b >= Index(col_blocks_[size_t(l)].size())) b -= Index(col_blocks_[size_t(l++)].size());
     const auto [c0, c1] = col_blocks_[size_t(l)][size_t(b)];
-    DenseLayerGrad<S> g = net_.layer_grad(c.grad.data(), l);
-    const MatrixMap<S> dZ = delta(l + 1);
-    if (l == 0) {
-      input_transpose_times<S>(g.dW.middleCols(c0, c1 - c0), input, dZ.middleCols(c0, c1 - c0),
-                               gemm);
-    } else {
-      gemm.at_b(g.dW.middleCols(c0, c1 - c0), act(l), dZ.middleCols(c0, c1 - c0));
-    }
-    auto db = g.db.segment(c0, c1 - c0);
-    db.setZero();
-    for (Index i = 0; i < rows; ++i) db += dZ.row(i).segment(c0, c1 - c0).transpose();
+    column_weight_gradient_tile<S>(c.grad.data(), gemm, net_, input, c.act.data(), c.delta.data(),
+                                   l, c0, c1);
   }
 }
 

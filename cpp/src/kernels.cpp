@@ -109,7 +109,9 @@ void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, con
   for (Index l = net.n_layers() - 1; l >= 0; --l) {  // each layer's columns as one block
     const LayerShape& s = net.layers()[size_t(l)];
     column_weight_gradient_tile<S>(grad, gemm, net, X, act, delta, l, 0, s.fan_out);
-    if (l >= 1) column_backward_block<S>(delta, gemm, net, params, act, extras, X.n, l, 0, s.fan_in);
+    if (l >= 1) {
+      column_backward_block<S>(delta, gemm, net, params, act, extras, X.n, l, 0, s.fan_in);
+    }
   }
 }
 
@@ -132,7 +134,7 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
     // Two ping-pong buffers of one block, Eigen-aligned: vectorised exp/tanh peel to alignment,
     // so activations are evaluated only where alignment is fixed, never in the caller's memory.
     Vector<S> buffers[2];
-    for (auto& b : buffers) b.resize(block_rows * max_units);
+    for (Vector<S>& b : buffers) b.resize(block_rows * max_units);
     // One-row blocks are vector products (GEMV), which need no packing blocks: plan none.
     GemmWorkspace<S> gemm = block_rows > 1 ? GemmWorkspace<S>(max_dim) : GemmWorkspace<S>();
 #pragma omp for schedule(static)

@@ -40,7 +40,8 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   }
   dropout_.rates = std::move(dropout);
   dropout_.seed = dropout_seed;
-  MemoryPlan plan = plan_memory(net_, batch_size_, n_threads_, dropout_.any());  // checks batch_size
+  // plan_memory checks batch_size.
+  MemoryPlan plan = plan_memory(net_, batch_size_, n_threads_, dropout_.any());
   ws_ = Workspace<S>(plan);
   min_rows_ = plan.min_chunk_rows;
   column_mode_ = plan.column_mode;

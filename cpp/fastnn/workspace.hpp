@@ -28,6 +28,8 @@ Index min_chunk_rows(const Network& net);
 
 // A layer's output columns cut into blocks [c0, c1), in order, covering [0, fan_out).
 using ColumnBlocks = std::vector<std::pair<Index, Index>>;
+// Column mode's weight-gradient tiles: every block of every layer.
+Index tile_count(const std::vector<ColumnBlocks>& column_blocks);
 
 // Every buffer size of a fit, in elements (scalars unless said otherwise).
 struct MemoryPlan {

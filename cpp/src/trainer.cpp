@@ -198,8 +198,7 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
     }
   }
   // Weight gradients over the whole batch, by column tiles of every layer.
-  Index n_tiles = 0;
-  for (const ColumnBlocks& blocks : col_blocks_) n_tiles += Index(blocks.size());
+  const Index n_tiles = tile_count(col_blocks_);
 #pragma omp for schedule(static)
   for (Index t = 0; t < n_tiles; ++t) {
     Index l = 0, b = t;

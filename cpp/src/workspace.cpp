@@ -38,6 +38,12 @@ Index min_chunk_rows(const Network& net) {
   return largest_layer_weights(net) <= 512.0 * 1024 ? 2 * kMinChunkRows : 4 * kMinChunkRows;
 }
 
+Index tile_count(const std::vector<ColumnBlocks>& column_blocks) {
+  Index n_tiles = 0;
+  for (const ColumnBlocks& blocks : column_blocks) n_tiles += Index(blocks.size());
+  return n_tiles;
+}
+
 MemoryPlan plan_memory(const Network& net, Index batch_size, int n_threads, bool dropout) {
   if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
   MemoryPlan p;
@@ -65,7 +71,6 @@ MemoryPlan plan_memory(const Network& net, Index batch_size, int n_threads, bool
   for (Index u : net.layer_units()) p.gemm_dim = std::max(p.gemm_dim, u);
   p.chunk_gemm = !p.column_mode;
   if (p.column_mode) {
-    Index n_tiles = 0;
     for (Index l = 0; l < net.n_layers(); ++l) {
       const Index fan_out = net.layers()[size_t(l)].fan_out;
       // The output layer stays whole: softmax needs whole rows.
@@ -75,10 +80,10 @@ MemoryPlan plan_memory(const Network& net, Index batch_size, int n_threads, bool
       for (Index b = 0; b < n_blocks; ++b) {
         blocks.emplace_back(b * fan_out / n_blocks, (b + 1) * fan_out / n_blocks);
       }
-      n_tiles += n_blocks;
     }
     // One GEMM workspace per thread that can have a column block or tile to work on.
-    p.n_thread_gemm = std::clamp<Index>(resolve_threads(n_threads), 1, n_tiles);
+    p.n_thread_gemm =
+        std::clamp<Index>(resolve_threads(n_threads), 1, tile_count(p.column_blocks));
   }
   p.n_slices = (net.n_params() + kSliceSize - 1) / kSliceSize;
   return p;

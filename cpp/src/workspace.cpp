@@ -90,11 +90,12 @@ MemoryPlan plan_memory(const Network& net, Index batch_size, int n_threads, bool
 }
 
 template <class S>
-Workspace<S>::Workspace(const MemoryPlan& plan)
-    : thread_gemm(size_t(plan.n_thread_gemm)),
-      chunks(size_t(plan.n_chunk_workspaces)),
-      penalty_parts(size_t(plan.n_slices), 0.0) {
+Workspace<S>::Workspace(const MemoryPlan& plan) {
+  // Eigen's buffers first: the largest, so the likeliest to fail, and they fail with
+  // std::bad_alloc even under AddressSanitizer (whose operator new aborts instead).
+  thread_gemm.resize(size_t(plan.n_thread_gemm));
   for (GemmWorkspace<S>& g : thread_gemm) g = GemmWorkspace<S>(plan.gemm_dim);
+  chunks.resize(size_t(plan.n_chunk_workspaces));
   for (ChunkWorkspace<S>& c : chunks) {
     c.x.resize(plan.x);
     c.y.resize(plan.y);
@@ -106,6 +107,7 @@ Workspace<S>::Workspace(const MemoryPlan& plan)
     c.grad.resize(plan.grad);
     if (plan.chunk_gemm) c.gemm = GemmWorkspace<S>(plan.gemm_dim);
   }
+  penalty_parts.assign(size_t(plan.n_slices), 0.0);  // n_params / kSliceSize doubles
 }
 
 template struct Workspace<float>;

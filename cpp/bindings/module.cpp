@@ -16,6 +16,7 @@
 #include "fastnn/network.hpp"
 #include "fastnn/parallel.hpp"
 #include "fastnn/trainer.hpp"
+#include "fastnn/workspace.hpp"
 
 namespace py = pybind11;
 using namespace fastnn;
@@ -387,6 +388,34 @@ PYBIND11_MODULE(_core, m) {
       "output_activation_for",
       [](const std::string& loss) { return activation_name(output_activation_for(parse_loss(loss))); },
       py::arg("loss"), "The output activation a core loss is paired with (its canonical link).");
+  m.def(
+      "plan_memory",
+      [](const Network& net, Index batch_size, int n_threads, bool dropout) {
+        const MemoryPlan p = plan_memory(net, batch_size, n_threads, dropout);
+        py::dict d;
+        d["column_mode"] = p.column_mode;
+        d["min_chunk_rows"] = p.min_chunk_rows;
+        d["max_rows"] = p.max_rows;
+        d["n_chunk_workspaces"] = p.n_chunk_workspaces;
+        d["x"] = p.x;
+        d["y"] = p.y;
+        d["w"] = p.w;
+        d["act"] = p.act;
+        d["delta"] = p.delta;
+        d["pre"] = p.pre;
+        d["skip"] = p.skip;
+        d["grad"] = p.grad;
+        d["gemm_dim"] = p.gemm_dim;
+        d["chunk_gemm"] = p.chunk_gemm;
+        d["n_thread_gemm"] = p.n_thread_gemm;
+        d["column_blocks"] = p.column_blocks;
+        d["n_slices"] = p.n_slices;
+        return d;
+      },
+      py::arg("network"), py::arg("batch_size"), py::arg("n_threads") = 0,
+      py::arg("dropout") = false,
+      "The memory plan of a Trainer (fastnn/workspace.hpp's MemoryPlan), sizes in elements: "
+      "x, y, w, act, delta, pre, skip, grad are each chunk workspace's buffers.");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def(
       "gemm_gflops",

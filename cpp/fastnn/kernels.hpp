@@ -1,5 +1,6 @@
 #pragma once
-// Forward and backward passes over a block of rows, and inference.
+// Forward and backward passes over a block of rows -- whole layers, or one block of a layer's
+// columns at a time -- and inference.
 //
 // A block's activations live back to back in one buffer `act`: A[l] (n, units[l]) for the layers
 // l = 1..L after the input (A[0] is the input X itself). Deltas dL/dZ[l] use the same layout in
@@ -30,19 +31,33 @@ struct BlockExtras {
   bool needs_pre(const Network& net, Index l) const { return net.residual(l) || dropout_on(l); }
 };
 
-// After Z holds g(A_in·W + b) of hidden layer l: keep g(Z) in pre (when needed), add the
-// residual input, apply dropout. Z, A_in, pre: the same block of columns [col, col + w).
-template <class S>
-void finish_hidden_forward(MatrixRef<S> Z, const ConstMatrixRef<S>& A_in, MatrixRef<S> pre,
-                           const Network& net, Index l, const BlockExtras<S>& extras, Index col);
+// The passes one block of columns at a time. Row chunks run each layer as one block (c0 = 0,
+// c1 = the layer's width); column mode (see Trainer::column_pass) runs the blocks of a layer on
+// different threads over the whole batch, so these functions write only their own block.
 
-// dA holds dL/dA[l+1] of hidden layer l's output (a block of columns [col, col + w)); on exit
-// it holds dL/dZ[l+1]. A residual layer's dL/dA[l+1] (after dropout) is kept in skip, for the
-// caller to add to dL/dA[l]. gz: g(Z) of the layer (pre when needs_pre, else its output).
+// Weight layer l's output columns [c0, c1) for the n rows of X: A[l+1][:, c0:c1] in act (and
+// g(Z) in extras.pre when needs_pre), from X (l == 0) or A[l] in act (all of A[l]'s columns).
+// act: A[1..L]  X: (n, n_features)
 template <class S>
-void finish_hidden_backward(MatrixRef<S> dA, const ConstMatrixRef<S>& gz, MatrixRef<S> skip,
-                            const Network& net, Index l, const BlockExtras<S>& extras,
-                            Index col);
+void column_forward_block(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
+                          const InputRows<S>& X, const BlockExtras<S>& extras, Index l, Index c0,
+                          Index c1);
+
+// Weight layer l's (l >= 1) input columns [c0, c1) for a block of n rows: dL/dZ[l][:, c0:c1] in
+// delta from all of dL/dZ[l+1] (residual layers' skip path through extras.skip).
+// delta: dL/dZ[1..L]  act: A[1..L]
+template <class S>
+void column_backward_block(S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
+                           const S* act, const BlockExtras<S>& extras, Index n, Index l, Index c0,
+                           Index c1);
+
+// Weight layer l's gradient in columns [c0, c1): dW[:, c0:c1] = A[l]ᵀ dZ[l+1][:, c0:c1] and
+// db[c0:c1] = Σ_rows dZ[l+1][:, c0:c1], with A[0] = X (no penalty, no normalisation).
+// grad: (n_params)  X: (n, n_features)  act: A[1..L]  delta: dL/dZ[1..L]
+template <class S>
+void column_weight_gradient_tile(S* grad, GemmWorkspace<S>& gemm, const Network& net,
+                                 const InputRows<S>& X, const S* act, const S* delta, Index l,
+                                 Index c0, Index c1);
 
 // act: A[1..L] for the n rows of X.  X: (n, n_features)
 template <class S>

@@ -11,8 +11,8 @@
 // term added, and the optimizer step applied. Every floating-point operation therefore happens in
 // the same order whatever the number of threads: results are bitwise identical.
 //
-// All buffers (the Workspace) are planned once, when the Trainer is built for a fit; an epoch
-// allocates nothing.
+// All buffers (the Workspace) are planned once, by plan_memory (workspace.hpp), and allocated
+// when the Trainer is built for a fit; an epoch allocates nothing.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -27,38 +27,12 @@
 #include "fastnn/optimizers.hpp"
 #include "fastnn/shuffle.hpp"
 #include "fastnn/types.hpp"
+#include "fastnn/workspace.hpp"
 
 namespace fastnn {
 
 // Polled between mini-batches (at most every few milliseconds): returns true to stop the epoch.
 using InterruptCheck = std::function<bool()>;
-
-// The row chunks of a batch of `rows` rows: chunk k is [k·rows/n, (k+1)·rows/n), with about
-// `min_rows` rows a chunk (a property of the network: see min_chunk_rows).
-Index chunk_count(Index rows, Index min_rows);
-Index min_chunk_rows(const Network& net);
-
-template <class S>
-struct ChunkWorkspace {
-  Vector<S> x;      // (max_rows, n_features) dense input rows gathered through the permutation
-  Vector<S> y;      // (max_rows, n_outputs) targets, gathered likewise
-  Vector<S> w;      // (max_rows) sample weights, gathered likewise
-  Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
-  Vector<S> delta;  // dL/dZ[1..L] of the chunk
-  Vector<S> pre;    // g(Z[1..L]) when residual layers or dropout need it (BlockExtras)
-  Vector<S> skip;   // (max_rows, max_units) residual layers' backward scratch
-  Vector<S> grad;   // (n_params) the chunk's unnormalised gradient
-  GemmWorkspace<S> gemm;  // packing blocks for the chunk's products
-  double loss_sum = 0;    // Σ w_i · row_loss_i over the chunk
-  double weight_sum = 0;  // Σ w_i over the chunk
-};
-
-template <class S>
-struct Workspace {
-  std::vector<GemmWorkspace<S>> thread_gemm;  // column mode: packing blocks, one per thread
-  std::vector<ChunkWorkspace<S>> chunks;
-  std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
-};
 
 // A mini-batch whose sample weights sum to zero: its loss cannot be normalised (scikit-learn's
 // np.average raises ZeroDivisionError there; the binding raises the same).
@@ -139,8 +113,9 @@ class Trainer {
   // a wide layer) and no chunk gradients need summing. Called by every thread of the team:
   // gathers the batch, runs the forward pass layer by layer over output-column blocks (loss
   // and output delta with the last, single-block layer), the deltas layer by layer over
-  // input-column blocks, then every layer's weight gradient over column tiles. Ends at a
-  // barrier with chunk 0 holding the batch's unnormalised gradient, loss and weight sums.
+  // input-column blocks, then every layer's weight gradient over column tiles -- each block or
+  // tile one call of kernels.hpp's column_* functions. Ends at a barrier with chunk 0 holding
+  // the batch's unnormalised gradient, loss and weight sums.
   void column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
                    ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
   void sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const;
@@ -154,7 +129,7 @@ class Trainer {
   int n_threads_;
   Index min_rows_;
   bool column_mode_;
-  std::vector<std::vector<std::pair<Index, Index>>> col_blocks_;  // per layer: [c0, c1) blocks
+  std::vector<ColumnBlocks> col_blocks_;  // column mode: per layer, see MemoryPlan
   Index n_slices_;
   DropoutPlan dropout_;
   Workspace<S> ws_;

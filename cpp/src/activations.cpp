@@ -36,9 +36,9 @@ bool is_hidden_activation(Activation g) {
 template <class S>
 void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
   // Z: (n, units)  b: (units)
-  const auto bias = b.transpose().array();
+  const Eigen::ArrayWrapper<Eigen::Transpose<ConstVectorMap<S>>> bias = b.transpose().array();
   for (Index i = 0; i < Z.rows(); ++i) {
-    auto z = Z.row(i).array();
+    Eigen::ArrayWrapper<typename MatrixRef<S>::RowXpr> z = Z.row(i).array();
     switch (g) {
       case Activation::identity: z += bias; break;
       case Activation::logistic: z = S(1) / (S(1) + (-(z + bias)).exp()); break;
@@ -64,8 +64,8 @@ void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S 
 template <class S>
 void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activation g, S slope) {
   // dA, A: (n, units)
-  auto d = dA.array();
-  const auto a = A.array();
+  Eigen::ArrayWrapper<MatrixRef<S>> d = dA.array();
+  const Eigen::ArrayWrapper<const ConstMatrixRef<S>> a = A.array();
   switch (g) {
     case Activation::identity: break;
     case Activation::logistic: d = d * a * (S(1) - a); break;

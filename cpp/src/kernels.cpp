@@ -18,74 +18,100 @@ Index layer_offset(const Network& net, Index l, Index n) {
 }
 
 template <class S>
-void finish_hidden_forward(MatrixRef<S> Z, const ConstMatrixRef<S>& A_in, MatrixRef<S> pre,
-                           const Network& net, Index l, const BlockExtras<S>& extras, Index col) {
-  if (!extras.needs_pre(net, l)) return;
-  pre = Z;
-  if (net.residual(l)) Z += A_in;
-  if (extras.dropout_on(l)) extras.dropout->apply(Z, l, extras.first_row, col);
+void column_forward_block(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
+                          const InputRows<S>& X, const BlockExtras<S>& extras, Index l, Index c0,
+                          Index c1) {
+  // A_in: (n, fan_in)  W: (fan_in, fan_out)  b: (fan_out)  Z: (n, fan_out)
+  // The block: Z[:, c0:c1] from W[:, c0:c1] and b[c0:c1]. A_in is X for l == 0, else A[l].
+  const Index n = X.n, w = c1 - c0;
+  const DenseLayer<S> layer = net.layer(params, l);
+  const Index fan_in = layer.W.rows(), fan_out = layer.W.cols();
+  const Index offset = layer_offset(net, l + 1, n);
+  const auto A_in = [&]() -> ConstMatrixMap<S> {  // A[l]: only for l >= 1
+    return ConstMatrixMap<S>(act + layer_offset(net, l, n), n, fan_in);
+  };
+  MatrixRef<S> Z = MatrixMap<S>(act + offset, n, fan_out).middleCols(c0, w);
+  if (l == 0) {
+    input_times<S>(Z, X, layer.W.middleCols(c0, w), gemm);
+  } else {
+    gemm.a_b(Z, A_in(), layer.W.middleCols(c0, w));
+  }
+  add_bias_and_activate<S>(Z, ConstVectorMap<S>(layer.b.data() + c0, w), net.activation_of(l),
+                           S(net.leaky_slope()));
+  if (l + 1 == net.n_layers() || !extras.needs_pre(net, l)) return;
+  // A hidden layer whose output is not g(Z) itself: keep g(Z) in pre, add the residual input (a
+  // residual layer is square: its input has the same columns), apply dropout.
+  MatrixMap<S>(extras.pre + offset, n, fan_out).middleCols(c0, w) = Z;
+  if (net.residual(l)) Z += A_in().middleCols(c0, w);
+  if (extras.dropout_on(l)) extras.dropout->apply(Z, l, extras.first_row, c0);
 }
 
 template <class S>
-void finish_hidden_backward(MatrixRef<S> dA, const ConstMatrixRef<S>& gz, MatrixRef<S> skip,
-                            const Network& net, Index l, const BlockExtras<S>& extras,
-                            Index col) {
-  if (extras.dropout_on(l)) extras.dropout->apply(dA, l, extras.first_row, col);
-  if (net.residual(l)) skip = dA;
-  multiply_by_derivative<S>(dA, gz, net.activation_of(l), S(net.leaky_slope()));
+void column_backward_block(S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
+                           const S* act, const BlockExtras<S>& extras, Index n, Index l, Index c0,
+                           Index c1) {
+  // dZ: (n, fan_out)  W: (fan_in, fan_out)  dA: (n, fan_in)  skip: (n, fan_in)
+  // The block: dA[:, c0:c1] from W[c0:c1, :], then dL/dZ[l] there.
+  const Index w = c1 - c0;
+  const DenseLayer<S> layer = net.layer(params, l);
+  const Index fan_in = layer.W.rows(), fan_out = layer.W.cols();
+  const Index offset = layer_offset(net, l, n);
+  const ConstMatrixMap<S> dZ(delta + layer_offset(net, l + 1, n), n, fan_out);
+  const auto skip = [&]() -> MatrixRef<S> {  // only with a residual layer l or l − 1
+    return MatrixMap<S>(extras.skip, n, fan_in).middleCols(c0, w);
+  };
+  MatrixRef<S> dA = MatrixMap<S>(delta + offset, n, fan_in).middleCols(c0, w);
+  // dA = dZ · Wᵀ, plus the residual layer's skip path (its dL/dA[l+1], kept below one layer up)
+  gemm.a_bt(dA, dZ, layer.W.middleRows(c0, w));
+  if (net.residual(l)) dA += skip();
+  // Through layer l − 1's output: dropout's mask; a residual layer keeps its dL/dA[l] for the
+  // layer below; times g'(z), from g(Z[l]) (pre when A[l] is not g(Z[l]) itself).
+  if (extras.dropout_on(l - 1)) extras.dropout->apply(dA, l - 1, extras.first_row, c0);
+  if (net.residual(l - 1)) skip() = dA;
+  const S* gz = extras.needs_pre(net, l - 1) ? extras.pre : act;
+  multiply_by_derivative<S>(dA, ConstMatrixMap<S>(gz + offset, n, fan_in).middleCols(c0, w),
+                            net.activation_of(l - 1), S(net.leaky_slope()));
+}
+
+template <class S>
+void column_weight_gradient_tile(S* grad, GemmWorkspace<S>& gemm, const Network& net,
+                                 const InputRows<S>& X, const S* act, const S* delta, Index l,
+                                 Index c0, Index c1) {
+  // A_in: (n, fan_in)  dZ: (n, fan_out)  dW: (fan_in, fan_out)  db: (fan_out)
+  // The tile: dW[:, c0:c1] and db[c0:c1]. A_in is X for l == 0, else A[l].
+  const Index n = X.n, w = c1 - c0;
+  DenseLayerGrad<S> g = net.layer_grad(grad, l);
+  const Index fan_in = g.dW.rows(), fan_out = g.dW.cols();
+  const ConstMatrixMap<S> dZ(delta + layer_offset(net, l + 1, n), n, fan_out);
+  if (l == 0) {
+    input_transpose_times<S>(g.dW.middleCols(c0, w), X, dZ.middleCols(c0, w), gemm);
+  } else {
+    gemm.at_b(g.dW.middleCols(c0, w), ConstMatrixMap<S>(act + layer_offset(net, l, n), n, fan_in),
+              dZ.middleCols(c0, w));
+  }
+  Eigen::VectorBlock<VectorMap<S>> db = g.db.segment(c0, w);
+  db.setZero();
+  for (Index i = 0; i < n; ++i) db += dZ.row(i).segment(c0, w).transpose();
 }
 
 template <class S>
 void forward(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
              const InputRows<S>& X, const BlockExtras<S>& extras) {
-  const Index n = X.n;
-  const S slope = S(net.leaky_slope());
-  for (Index l = 0; l < net.n_layers(); ++l) {
-    const DenseLayer<S> layer = net.layer(params, l);
-    // A_in: (n, fan_in)  W: (fan_in, fan_out)  Z: (n, fan_out)
-    const Index offset = layer_offset(net, l + 1, n);
-    MatrixMap<S> Z(act + offset, n, layer.W.cols());
-    ConstMatrixMap<S> A_in(act + layer_offset(net, l, n), n, layer.W.rows());  // l >= 1
-    if (l == 0) {
-      input_times<S>(Z, X, layer.W, gemm);
-    } else {
-      gemm.a_b(Z, A_in, layer.W);
-    }
-    add_bias_and_activate<S>(Z, layer.b, net.activation_of(l), slope);
-    if (l + 1 < net.n_layers() && extras.needs_pre(net, l)) {
-      finish_hidden_forward<S>(Z, A_in, MatrixMap<S>(extras.pre + offset, n, Z.cols()), net, l,
-                               extras, 0);
-    }
+  for (Index l = 0; l < net.n_layers(); ++l) {  // each layer's columns as one block
+    column_forward_block<S>(act, gemm, net, params, X, extras, l, 0,
+                            net.layers()[size_t(l)].fan_out);
   }
 }
 
 template <class S>
 void backward(S* grad, S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
               const InputRows<S>& X, const S* act, const BlockExtras<S>& extras) {
-  const Index n = X.n;
-  for (Index l = net.n_layers() - 1; l >= 0; --l) {
-    const DenseLayer<S> layer = net.layer(params, l);
-    DenseLayerGrad<S> g = net.layer_grad(grad, l);
-    const Index fan_in = layer.W.rows(), fan_out = layer.W.cols();
-    // A_in: (n, fan_in)  dZ: (n, fan_out)  dW: (fan_in, fan_out)  db: (fan_out)
-    ConstMatrixMap<S> dZ(delta + layer_offset(net, l + 1, n), n, fan_out);
-    g.db.setZero();
-    for (Index i = 0; i < n; ++i) g.db += dZ.row(i).transpose();
-    if (l == 0) {
-      input_transpose_times<S>(g.dW, X, dZ, gemm);
-      break;
+  for (Index l = net.n_layers() - 1; l >= 0; --l) {  // each layer's columns as one block
+    const LayerShape& s = net.layers()[size_t(l)];
+    column_weight_gradient_tile<S>(grad, gemm, net, X, act, delta, l, 0, s.fan_out);
+    if (l >= 1) {
+      column_backward_block<S>(delta, gemm, net, params, act, extras, X.n, l, 0, s.fan_in);
     }
-    const Index offset = layer_offset(net, l, n);
-    ConstMatrixMap<S> A_in(act + offset, n, fan_in);
-    gemm.at_b(g.dW, A_in, dZ);
-    // dA_in: (n, fan_in) = dZ · Wᵀ (+ the residual path), then through layer l − 1's output
-    MatrixMap<S> dA_in(delta + offset, n, fan_in);
-    gemm.a_bt(dA_in, dZ, layer.W);
-    MatrixMap<S> skip(extras.skip, n, fan_in);
-    if (net.residual(l)) dA_in += skip;
-    const S* gz = extras.needs_pre(net, l - 1) ? extras.pre + offset : act + offset;
-    finish_hidden_backward<S>(dA_in, ConstMatrixMap<S>(gz, n, fan_in), skip, net, l - 1, extras,
-                              0);
   }
 }
 
@@ -108,7 +134,7 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
     // Two ping-pong buffers of one block, Eigen-aligned: vectorised exp/tanh peel to alignment,
     // so activations are evaluated only where alignment is fixed, never in the caller's memory.
     Vector<S> buffers[2];
-    for (auto& b : buffers) b.resize(block_rows * max_units);
+    for (Vector<S>& b : buffers) b.resize(block_rows * max_units);
     // One-row blocks are vector products (GEMV), which need no packing blocks: plan none.
     GemmWorkspace<S> gemm = block_rows > 1 ? GemmWorkspace<S>(max_dim) : GemmWorkspace<S>();
 #pragma omp for schedule(static)
@@ -138,10 +164,15 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
 }
 
 #define FASTNN_INSTANTIATE(S)                                                                     \
-  template void finish_hidden_forward<S>(MatrixRef<S>, const ConstMatrixRef<S>&, MatrixRef<S>,    \
-                                         const Network&, Index, const BlockExtras<S>&, Index);    \
-  template void finish_hidden_backward<S>(MatrixRef<S>, const ConstMatrixRef<S>&, MatrixRef<S>,   \
-                                          const Network&, Index, const BlockExtras<S>&, Index);   \
+  template void column_forward_block<S>(S*, GemmWorkspace<S>&, const Network&, const S*,          \
+                                        const InputRows<S>&, const BlockExtras<S>&, Index, Index,  \
+                                        Index);                                                    \
+  template void column_backward_block<S>(S*, GemmWorkspace<S>&, const Network&, const S*,         \
+                                         const S*, const BlockExtras<S>&, Index, Index, Index,     \
+                                         Index);                                                   \
+  template void column_weight_gradient_tile<S>(S*, GemmWorkspace<S>&, const Network&,             \
+                                               const InputRows<S>&, const S*, const S*, Index,     \
+                                               Index, Index);                                      \
   template void forward<S>(S*, GemmWorkspace<S>&, const Network&, const S*,                       \
                            const InputRows<S>&, const BlockExtras<S>&);                           \
   template void backward<S>(S*, S*, GemmWorkspace<S>&, const Network&, const S*,                  \

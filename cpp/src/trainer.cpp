@@ -13,58 +13,21 @@
 namespace fastnn {
 
 namespace {
-constexpr Index kMinChunkRows = 32;
-constexpr Index kMaxChunks = 8;
-constexpr Index kSliceSize = 4096;  // parameters per reduction/update slice
 // Below this many multiply-adds per batch, threads cost more than they save.
 constexpr double kMinParallelMacs = 1.0e6;
 constexpr auto kInterruptPollInterval = std::chrono::milliseconds(20);
-// Column mode: for layers of more than this many weights; blocks of this many columns.
-constexpr double kColumnModeWeights = 2048.0 * 1024;
-constexpr Index kColumnBlock = 512;
-constexpr Index kGatherRows = 64;
+constexpr Index kGatherRows = 64;  // column mode: rows a gather block
 }  // namespace
-
-Index chunk_count(Index rows, Index min_rows) {
-  // At least two chunks from 32 rows up (16+ rows each), so that small batches run in parallel
-  // too; an even count, so that two threads (or four) get equal shares.
-  if (rows < kMinChunkRows) return 1;
-  const Index n = std::clamp<Index>(rows / min_rows, 2, kMaxChunks);
-  return n - n % 2;
-}
-
-namespace {
-double largest_layer_weights(const Network& net) {
-  double largest = 0;
-  for (const LayerShape& s : net.layers()) largest = std::max(largest, double(s.fan_in * s.fan_out));
-  return largest;
-}
-}  // namespace
-
-Index min_chunk_rows(const Network& net) {
-  // Every chunk packs each weight matrix for its products, and a chunk's products get more
-  // efficient with more rows: ~64 rows a chunk (measured: batch 200 of the 64-100-10 net in
-  // 2 chunks trains ~15% faster than in 6; batch 128 of 784-256-128-10 in 2 chunks ~8% faster
-  // than in 4). A weight matrix too large for a core's cache is streamed from memory at every
-  // packing and needs more rows to pay for it; beyond kColumnModeWeights, column mode is used.
-  return largest_layer_weights(net) <= 512.0 * 1024 ? 2 * kMinChunkRows : 4 * kMinChunkRows;
-}
 
 template <class S>
 Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alpha, int n_threads,
                     std::vector<double> dropout, std::uint64_t dropout_seed)
-    : net_(std::move(net)),
-      batch_size_(batch_size),
-      alpha_(alpha),
-      n_threads_(n_threads),
-      min_rows_(min_chunk_rows(net_)),
-      column_mode_(largest_layer_weights(net_) > kColumnModeWeights) {
+    : net_(std::move(net)), batch_size_(batch_size), alpha_(alpha), n_threads_(n_threads) {
   if (n_features != net_.n_features()) {
     throw std::invalid_argument("X has " + std::to_string(n_features) +
                                 " features, but the network expects " +
                                 std::to_string(net_.n_features()));
   }
-  if (batch_size_ < 1) throw std::invalid_argument("batch_size must be >= 1");
   if (!(alpha_ >= 0)) throw std::invalid_argument("alpha must be >= 0");
   if (!dropout.empty()) {
     if (Index(dropout.size()) != net_.n_layers()) {
@@ -77,47 +40,13 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   }
   dropout_.rates = std::move(dropout);
   dropout_.seed = dropout_seed;
-  // The largest block of rows any batch of <= batch_size rows produces.
-  Index max_rows = column_mode_ ? batch_size_ : 0;
-  for (Index rows = 1; rows <= batch_size_ && !column_mode_; ++rows) {
-    const Index n_chunks = chunk_count(rows, min_rows_);
-    max_rows = std::max(max_rows, (rows + n_chunks - 1) / n_chunks);
-  }
-  // Every product has dimensions among the block's row count and the layer widths.
-  Index max_dim = max_rows;
-  for (Index u : net_.layer_units()) max_dim = std::max(max_dim, u);
-  if (column_mode_) {
-    for (Index l = 0; l < net_.n_layers(); ++l) {
-      const Index fan_out = net_.layers()[size_t(l)].fan_out;
-      // The output layer stays whole: softmax needs whole rows.
-      const Index n_blocks = l + 1 == net_.n_layers() ? 1 : std::max<Index>(1, fan_out / kColumnBlock);
-      col_blocks_.emplace_back();
-      for (Index b = 0; b < n_blocks; ++b) {
-        col_blocks_.back().emplace_back(b * fan_out / n_blocks, (b + 1) * fan_out / n_blocks);
-      }
-    }
-    // One GEMM workspace per thread that can have a column block or tile to work on.
-    Index n_tiles = 0;
-    for (const auto& blocks : col_blocks_) n_tiles += Index(blocks.size());
-    ws_.thread_gemm.resize(size_t(std::clamp<Index>(resolve_threads(n_threads_), 1, n_tiles)));
-    for (GemmWorkspace<S>& g : ws_.thread_gemm) g = GemmWorkspace<S>(max_dim);
-  }
-  ws_.chunks.resize(column_mode_ ? 1 : size_t(chunk_count(batch_size_, min_rows_)));
-  bool residual = false;
-  for (char r : net_.residual_layers()) residual = residual || r;
-  for (ChunkWorkspace<S>& c : ws_.chunks) {
-    c.x.resize(max_rows * net_.n_features());  // unused for sparse X: cheap, the fit's only one
-    c.y.resize(max_rows * net_.n_outputs());
-    c.w.resize(max_rows);
-    c.act.resize(max_rows * net_.units_after_input());
-    c.delta.resize(max_rows * net_.units_after_input());
-    if (residual || dropout_.any()) c.pre.resize(max_rows * net_.units_after_input());
-    if (residual) c.skip.resize(max_rows * net_.max_units());
-    c.grad.resize(net_.n_params());
-    if (!column_mode_) c.gemm = GemmWorkspace<S>(max_dim);
-  }
-  n_slices_ = (net_.n_params() + kSliceSize - 1) / kSliceSize;
-  ws_.penalty_parts.assign(size_t(n_slices_), 0.0);
+  // plan_memory checks batch_size.
+  MemoryPlan plan = plan_memory(net_, batch_size_, n_threads_, dropout_.any());
+  ws_ = Workspace<S>(plan);
+  min_rows_ = plan.min_chunk_rows;
+  column_mode_ = plan.column_mode;
+  col_blocks_ = std::move(plan.column_blocks);
+  n_slices_ = plan.n_slices;
 }
 
 template <class S>
@@ -224,7 +153,6 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
                              ConstMatrixMap<S> Y, const S* w, const std::int64_t* order) {
   ChunkWorkspace<S>& c = ws_.chunks[0];
   const Index n_features = X.cols(), n_outputs = Y.cols(), L = net_.n_layers();
-  const S slope = S(net_.leaky_slope());
   GemmWorkspace<S>& gemm = ws_.thread_gemm[size_t(thread_id())];
   if (order) {
     // Gather the batch's targets, weights and dense input rows, in fixed blocks of rows.
@@ -243,80 +171,41 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
   const S* wb = w ? (order ? c.w.data() : w + start) : nullptr;
   const InputRows<S> input = input_rows(X, order, start, rows, c.x.data());
   const BlockExtras<S> ex = extras(c, start);
-  const auto in_buffer = [&](S* buffer, Index l) {  // layer l's (rows, units[l]) in a buffer
-    return MatrixMap<S>(buffer + layer_offset(net_, l, rows), rows, net_.layer_units()[size_t(l)]);
-  };
-  const auto act = [&](Index l) { return in_buffer(c.act.data(), l); };      // A[l]
-  const auto delta = [&](Index l) { return in_buffer(c.delta.data(), l); };  // dL/dZ[l]
-  // Forward, layer by layer: Z[:, block] = A_in · W[:, block], bias and activation.
+  // Forward, layer by layer, over blocks of output columns. The output layer is one block,
+  // whose thread then takes the batch's loss and output delta.
   for (Index l = 0; l < L; ++l) {
-    const DenseLayer<S> layer = net_.layer(params, l);
-    const auto& blocks = col_blocks_[size_t(l)];
+    const ColumnBlocks& blocks = col_blocks_[size_t(l)];
 #pragma omp for schedule(static)
     for (Index b = 0; b < Index(blocks.size()); ++b) {
       const auto [c0, c1] = blocks[size_t(b)];
-      MatrixMap<S> Z = act(l + 1);
-      if (l == 0) {
-        input_times<S>(Z.middleCols(c0, c1 - c0), input, layer.W.middleCols(c0, c1 - c0), gemm);
-      } else {
-        gemm.a_b(Z.middleCols(c0, c1 - c0), act(l), layer.W.middleCols(c0, c1 - c0));
-      }
-      add_bias_and_activate<S>(Z.middleCols(c0, c1 - c0),
-                               ConstVectorMap<S>(layer.b.data() + c0, c1 - c0),
-                               net_.activation_of(l), slope);
-      if (l + 1 < L && ex.needs_pre(net_, l)) {
-        // A residual layer is square: its input has the same column blocks. Only a residual
-        // layer reads its input here (a dropout-only layer's may be narrower, or X itself).
-        const MatrixMap<S> A_in = net_.residual(l) ? act(l) : Z;
-        finish_hidden_forward<S>(Z.middleCols(c0, c1 - c0), A_in.middleCols(c0, c1 - c0),
-                                 in_buffer(ex.pre, l + 1).middleCols(c0, c1 - c0), net_, l, ex,
-                                 c0);
-      }
-      if (l + 1 == L) {  // the single output block: loss and output delta of the batch
-        loss_and_output_delta(c, ConstMatrixMap<S>(Z.data(), rows, n_outputs),
-                              ConstMatrixMap<S>(y, rows, n_outputs), wb, delta(L).data());
+      column_forward_block<S>(c.act.data(), gemm, net_, params, input, ex, l, c0, c1);
+      if (l + 1 == L) {
+        const Index offset = layer_offset(net_, L, rows);
+        loss_and_output_delta(c, ConstMatrixMap<S>(c.act.data() + offset, rows, n_outputs),
+                              ConstMatrixMap<S>(y, rows, n_outputs), wb, c.delta.data() + offset);
       }
     }
   }
-  // Deltas, layer by layer: dA[:, block] = dZ · W[block, :]ᵀ, times g'(z).
+  // Deltas, layer by layer, over blocks of each layer's input columns (the blocks of the layer
+  // before's output).
   for (Index l = L - 1; l >= 1; --l) {
-    const DenseLayer<S> layer = net_.layer(params, l);
-    const auto& blocks = col_blocks_[size_t(l - 1)];
+    const ColumnBlocks& blocks = col_blocks_[size_t(l - 1)];
 #pragma omp for schedule(static)
     for (Index b = 0; b < Index(blocks.size()); ++b) {
       const auto [c0, c1] = blocks[size_t(b)];
-      auto dA = delta(l).middleCols(c0, c1 - c0);
-      gemm.a_bt(dA, delta(l + 1), layer.W.middleRows(c0, c1 - c0));
-      const auto gz = in_buffer(ex.needs_pre(net_, l - 1) ? ex.pre : c.act.data(), l);
-      if (ex.skip) {  // a network with residual layers: the skip path's block
-        auto skip = MatrixMap<S>(ex.skip, rows, net_.layer_units()[size_t(l)])
-                        .middleCols(c0, c1 - c0);
-        if (net_.residual(l)) dA += skip;
-        finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), skip, net_, l - 1, ex, c0);
-      } else {  // no skip path: finish_hidden_backward never writes its skip argument
-        finish_hidden_backward<S>(dA, gz.middleCols(c0, c1 - c0), dA, net_, l - 1, ex, c0);
-      }
+      column_backward_block<S>(c.delta.data(), gemm, net_, params, c.act.data(), ex, rows, l, c0,
+                               c1);
     }
   }
   // Weight gradients over the whole batch, by column tiles of every layer.
-  Index n_tiles = 0;
-  for (const auto& blocks : col_blocks_) n_tiles += Index(blocks.size());
+  const Index n_tiles = tile_count(col_blocks_);
 #pragma omp for schedule(static)
   for (Index t = 0; t < n_tiles; ++t) {
     Index l = 0, b = t;
     while (b >= Index(col_blocks_[size_t(l)].size())) b -= Index(col_blocks_[size_t(l++)].size());
     const auto [c0, c1] = col_blocks_[size_t(l)][size_t(b)];
-    DenseLayerGrad<S> g = net_.layer_grad(c.grad.data(), l);
-    const MatrixMap<S> dZ = delta(l + 1);
-    if (l == 0) {
-      input_transpose_times<S>(g.dW.middleCols(c0, c1 - c0), input, dZ.middleCols(c0, c1 - c0),
-                               gemm);
-    } else {
-      gemm.at_b(g.dW.middleCols(c0, c1 - c0), act(l), dZ.middleCols(c0, c1 - c0));
-    }
-    auto db = g.db.segment(c0, c1 - c0);
-    db.setZero();
-    for (Index i = 0; i < rows; ++i) db += dZ.row(i).segment(c0, c1 - c0).transpose();
+    column_weight_gradient_tile<S>(c.grad.data(), gemm, net_, input, c.act.data(), c.delta.data(),
+                                   l, c0, c1);
   }
 }
 

@@ -1,0 +1,86 @@
+#pragma once
+// A fit's memory: what it needs (plan_memory, a pure function you can read and test) and the
+// buffers allocated from that plan once, when a Trainer is built (Workspace). An epoch allocates
+// nothing.
+//
+// Row mode: a mini-batch is cut into row chunks (chunk_count), each with its own workspace.
+// Column mode (a layer of more than 2M weights): the whole batch is one block of rows in one
+// workspace, and the products are split by fixed blocks of weight columns, each thread with its
+// own GEMM packing blocks (see Trainer::column_pass).
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "fastnn/gemm.hpp"
+#include "fastnn/network.hpp"
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+// Parameters per reduction/update slice: the gradient is summed and the optimizer steps slice by
+// slice.
+constexpr Index kSliceSize = 4096;
+
+// The row chunks of a batch of `rows` rows: chunk k is [k·rows/n, (k+1)·rows/n), with about
+// `min_rows` rows a chunk (a property of the network: see min_chunk_rows).
+Index chunk_count(Index rows, Index min_rows);
+Index min_chunk_rows(const Network& net);
+
+// A layer's output columns cut into blocks [c0, c1), in order, covering [0, fan_out).
+using ColumnBlocks = std::vector<std::pair<Index, Index>>;
+// Column mode's weight-gradient tiles: every block of every layer.
+Index tile_count(const std::vector<ColumnBlocks>& column_blocks);
+
+// Every buffer size of a fit, in elements (scalars unless said otherwise).
+struct MemoryPlan {
+  bool column_mode = false;  // some layer has more than 2M weights
+  Index min_chunk_rows = 0;  // row mode: about this many rows a chunk (see chunk_count)
+  Index max_rows = 0;        // the largest block of rows any batch of <= batch_size rows gives
+  Index n_chunk_workspaces = 0;  // row mode: chunk_count(batch_size); column mode: 1
+  // Each chunk workspace's buffers (see ChunkWorkspace):
+  Index x = 0;      // max_rows · n_features
+  Index y = 0;      // max_rows · n_outputs
+  Index w = 0;      // max_rows
+  Index act = 0;    // max_rows · Σ units[1..L]
+  Index delta = 0;  // max_rows · Σ units[1..L]
+  Index pre = 0;    // as act with residual layers or dropout, else 0
+  Index skip = 0;   // max_rows · max_units with residual layers, else 0
+  Index grad = 0;   // n_params
+  Index gemm_dim = 0;       // GemmWorkspace(gemm_dim): every product's dimensions are <= it
+  bool chunk_gemm = false;  // each chunk workspace owns a GemmWorkspace (row mode)
+  Index n_thread_gemm = 0;  // column mode: GemmWorkspaces, one per thread that can get a tile
+  std::vector<ColumnBlocks> column_blocks;  // column mode: per weight layer; else empty
+  Index n_slices = 0;  // parameter slices of kSliceSize (one double of penalty each)
+};
+
+// The plan of a Trainer for `net`, batches of at most batch_size rows, n_threads threads (<= 0:
+// the calling thread's OpenMP limit, as resolve_threads) and dropout on some layer or not.
+// Depends on nothing else. Throws std::invalid_argument when batch_size < 1.
+MemoryPlan plan_memory(const Network& net, Index batch_size, int n_threads, bool dropout);
+
+template <class S>
+struct ChunkWorkspace {
+  Vector<S> x;      // (max_rows, n_features) dense input rows gathered through the permutation
+  Vector<S> y;      // (max_rows, n_outputs) targets, gathered likewise
+  Vector<S> w;      // (max_rows) sample weights, gathered likewise
+  Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
+  Vector<S> delta;  // dL/dZ[1..L] of the chunk
+  Vector<S> pre;    // g(Z[1..L]) when residual layers or dropout need it (BlockExtras)
+  Vector<S> skip;   // (max_rows, max_units) residual layers' backward scratch
+  Vector<S> grad;   // (n_params) the chunk's unnormalised gradient
+  GemmWorkspace<S> gemm;  // packing blocks for the chunk's products
+  double loss_sum = 0;    // Σ w_i · row_loss_i over the chunk
+  double weight_sum = 0;  // Σ w_i over the chunk
+};
+
+template <class S>
+struct Workspace {
+  Workspace() = default;
+  explicit Workspace(const MemoryPlan& plan);  // allocates every buffer of the plan
+
+  std::vector<GemmWorkspace<S>> thread_gemm;  // column mode: packing blocks, one per thread
+  std::vector<ChunkWorkspace<S>> chunks;
+  std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
+};
+
+}  // namespace fastnn

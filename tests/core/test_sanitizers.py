@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.sanitizer
+pytestmark = [pytest.mark.sanitizer, pytest.mark.slow, pytest.mark.subprocess]
 
-REPO = Path(__file__).resolve().parents[1]
-SUPPORT = Path(__file__).resolve().parent / "support"
+REPO = Path(__file__).resolve().parents[2]
+SUPPORT = REPO / "tests" / "support"
 
 SANITIZE = "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 # -O1 -g1 (line tables: reports name file:line) without -DNDEBUG, so that Eigen's own bounds and
@@ -40,25 +40,32 @@ SANITIZE = "-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 OPT = "-O1 -g1"
 
 # The tests run against the sanitized core (paths relative to the repository; pytest arguments).
-_COLUMN_MODE = "tests/test_column_mode.py::test_column_mode_"
+_COLUMN_MODE = "tests/core/test_column_mode.py::test_column_mode_"
+_THREADS = ("tests/core/test_thread_invariance.py::"
+            "test_fit_and_predict_are_bitwise_identical_whatever_the_thread_count")
 CHILD_TESTS = [
-    "tests/test_gradients.py",
-    "tests/test_threads.py",
-    "tests/test_sparse.py",
-    # column mode (2M-weight layers): its reference gradient, sparse input and one solver's
-    # thread-count test; the Adam variant adds ~12 s under ASan for the same code paths
+    "tests/core/test_gradients.py",
+    "tests/core/test_threads.py",
+    "tests/core/test_sparse.py",
+    "tests/core/test_memory_plan.py",
+    # column mode (2M-weight layers): its reference gradient and sparse input, and one
+    # solver's thread-count cases; Adam's add ~12 s under ASan for the same code paths
     _COLUMN_MODE + "loss_and_gradient_match_an_independent_reference",
     _COLUMN_MODE + "sparse_input_matches_dense",
-    _COLUMN_MODE + "epochs_are_bitwise_invariant_to_thread_count[sgd]",
-    "tests/test_properties.py",
-    # the lecture-notes extras (dropout, residual layers, quadratic cost) and whole fits in one
-    # core call, without the one slow accuracy test (~30 s under ASan, nothing new for memory)
-    "tests/test_extras.py",
-    "--deselect", "tests/test_extras.py::test_dropout_regularises_an_overfitting_network",
-    "tests/test_epochs_in_core.py",
+    _THREADS + "[column-mode-float32-sgd]",
+    _THREADS + "[column-mode-dropout-residual-float32-sgd]",
+    _THREADS + "[sparse-float64-sgd]",
+    _THREADS + "[dropout-float32-adam]",
+    _THREADS + "[residual-float64-adam]",
+    "tests/core/test_properties.py",
+    # the lecture-notes extras (dropout, residual layers, quadratic cost) and the epoch driver,
+    # without the one slow accuracy test (~30 s under ASan, nothing new for memory)
+    "tests/estimator/test_extras.py",
+    "--deselect", "tests/estimator/test_extras.py::test_dropout_regularises_an_overfitting_network",
+    "tests/estimator/test_epoch_driver.py",
 ]
 # ... and these when present (written alongside this file)
-OPTIONAL_CHILD_TESTS = ["tests/test_bad_input.py"]
+OPTIONAL_CHILD_TESTS = ["tests/estimator/test_bad_input.py"]
 PROPERTY_EXAMPLES_SCALE = "0.25"  # of test_properties.py's max_examples
 
 # A sanitizer report of any kind in the child's output.

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-SHIM_SOURCE = Path(__file__).parent / "support" / "malloc_counter.c"
+SHIM_SOURCE = Path(__file__).resolve().parents[1] / "support" / "malloc_counter.c"
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 CHILD = textwrap.dedent(
     """

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 # script -> the PNG it saves
 FIGURES = {

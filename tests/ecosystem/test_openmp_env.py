@@ -4,6 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
 
 def _child(code, **env):
     # No OpenMP variable from the parent (other tests, dask's workers' settings): only fastnn's

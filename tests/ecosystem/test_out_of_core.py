@@ -89,6 +89,8 @@ print(json.dumps({"stream_peak": stream_peak, "whole_peak": whole_peak,
 """
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_partial_fit_streams_a_memmap_in_bounded_memory_and_learns_what_in_memory_chunks_teach(
     dataset,
 ):

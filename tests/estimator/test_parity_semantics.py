@@ -941,7 +941,7 @@ def test_compatibility_doc_lists_everything():
     method of scikit-learn's two MLPs (enumerated from scikit-learn itself)."""
     import os
 
-    path = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+    path = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "README.md")
     with open(path, encoding="utf-8") as f:
         rows = re.findall(r"^\| `(\w+)", f.read(), re.M)
     for _, Sk in PAIRS:

@@ -15,6 +15,8 @@ from sklearn.model_selection import GridSearchCV
 
 import fastnn
 
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
+
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 wrappers = pytest.importorskip("dask_ml.wrappers")

@@ -14,6 +14,7 @@ import os
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,8 @@ from _reference import (
     unpack,
 )
 from _util import run_epoch
+
+pytestmark = [pytest.mark.slow]
 
 _SCALE = float(os.environ.get("FASTNN_PROPERTY_EXAMPLES_SCALE", "1"))
 

@@ -136,6 +136,7 @@ _LOAD_AND_PREDICT = textwrap.dedent(
 )
 
 
+@pytest.mark.subprocess
 def test_load_in_a_fresh_interpreter(tmp_path):
     expected = {}
     names = []

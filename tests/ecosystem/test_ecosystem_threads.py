@@ -111,6 +111,7 @@ print(n_tasks() - before)
 """
 
 
+@pytest.mark.subprocess
 @needs_openmp
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 def test_fit_inside_threadpool_limits_starts_no_openmp_thread():
@@ -131,6 +132,7 @@ def _core_max_threads():
     return _core.max_threads()
 
 
+@pytest.mark.subprocess
 @needs_openmp
 def test_loky_workers_start_with_their_share_of_the_cores():
     # joblib's process backend sets OMP_NUM_THREADS=cpu_count // n_jobs in its workers (unless

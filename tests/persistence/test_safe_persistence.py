@@ -660,8 +660,8 @@ def test_fuzzed_files_load_or_raise_value_error(tmp_path, request):
 
 _FUZZ_CHILD = textwrap.dedent(
     """
-    import json, pathlib, sys
-    sys.path.insert(0, sys.argv[1])
+    import json, os, pathlib, sys
+    sys.path[:0] = [sys.argv[1], os.path.dirname(sys.argv[1])]  # this file, tests' helpers
     from test_safe_persistence import _fuzz, _fuzz_setup
     tmp = pathlib.Path(sys.argv[2])
     blob, X, reference = _fuzz_setup(tmp)
@@ -672,6 +672,8 @@ _FUZZ_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_fuzzed_files_in_a_child_process(tmp_path, request):
     child = subprocess.run(
         [sys.executable, "-c", _FUZZ_CHILD, os.path.dirname(__file__), str(tmp_path), "1",

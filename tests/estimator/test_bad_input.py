@@ -612,6 +612,8 @@ _HUGE_FIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_unallocatable_hidden_layers_raise_in_a_child_process_like_sklearn():
     child = subprocess.run([sys.executable, "-c", _HUGE_FIT], capture_output=True, text=True,
                            timeout=120)

@@ -202,6 +202,8 @@ _LONG_FIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("batch_size,hidden", [(1, 128), (2000, 1024)],
                          ids=["batch-1", "batch-2000"])

@@ -233,6 +233,7 @@ _core.loss_and_gradient(net, p, X, Y, None, 0.0, g, n_threads=3)
 }
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 @pytest.mark.parametrize("probe", ["fit", "loss_and_gradient"])
 def test_sizes_used_here_really_run_on_several_threads(probe):

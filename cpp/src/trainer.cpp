@@ -78,12 +78,45 @@ InputRows<S> Trainer<S>::input_rows(const FeatureMatrix<S>& X, const std::int64_
   return InputRows<S>::dense_rows(X.dense().data() + lo * X.cols(), n, X.cols());
 }
 
+namespace {
+// Reductions over memory the caller owns, in an order fixed by the data alone. Eigen's own
+// reductions start their vector loop at the first aligned element, so which terms they add
+// together -- and the rounding -- depended on where numpy put the array.
+
+// Σ w_i, in order, in double.  w: (n)
+template <class S>
+double sum_in_order(const S* w, Index n) {
+  double sum = 0;
+  for (Index i = 0; i < n; ++i) sum += double(w[i]);
+  return sum;
+}
+
+// Σ x_i², in S: sixteen running sums over the lanes i mod 16 (fixed-size packets loaded
+// unaligned, so lane k always holds the same terms), then the lanes and the tail in order.
+// x: (n)
+template <class S>
+double sum_of_squares(const S* x, Index n) {
+  constexpr Index kLanes = 16;
+  using Lanes = Eigen::Array<S, kLanes, 1>;
+  Lanes lanes = Lanes::Zero();
+  Index i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Eigen::Map<const Lanes, Eigen::Unaligned> v(x + i);
+    lanes += v * v;
+  }
+  S total = 0;
+  for (Index k = 0; k < kLanes; ++k) total += lanes[k];
+  for (; i < n; ++i) total += x[i] * x[i];
+  return double(total);
+}
+}  // namespace
+
 template <class S>
 void Trainer<S>::loss_and_output_delta(ChunkWorkspace<S>& c, ConstMatrixMap<S> out,
                                        ConstMatrixMap<S> Y, const S* w, S* delta) const {
   const Index n = out.rows();
   c.loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss());
-  c.weight_sum = w ? double(ConstVectorMap<S>(w, n).sum()) : double(n);
+  c.weight_sum = w ? sum_in_order(w, n) : double(n);
   output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w, net_.loss());
 }
 
@@ -141,7 +174,7 @@ void Trainer<S>::reduce_slice(Index s, Index n_chunks, const S* params, double s
   double penalty = 0;
   if (lo < coef_hi) {
     Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>> W(params + lo, coef_hi - lo);
-    penalty = double(W.square().sum());
+    penalty = sum_of_squares(params + lo, coef_hi - lo);
     G.head(coef_hi - lo) += S(alpha_) * W;
   }
   ws_.penalty_parts[size_t(s)] = penalty;

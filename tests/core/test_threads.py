@@ -148,13 +148,14 @@ def test_threadpool_limits_caps_core_max_threads():
 
 
 def _at_offset(a, offset):
-    """Copy of 1-D float64 `a` whose data starts `offset` elements past a 64-byte
-    boundary (numpy only guarantees 16-byte alignment, so real buffers vary)."""
-    buf = np.zeros(a.size + 16)
-    start = (-(buf.ctypes.data // 8)) % 8 + offset
+    """Copy of 1-D `a` whose data starts `offset` elements past a 64-byte boundary (numpy only
+    guarantees 16-byte alignment, so real buffers vary)."""
+    item = a.dtype.itemsize
+    buf = np.zeros(a.size + 2 * 64 // item, dtype=a.dtype)
+    start = (-(buf.ctypes.data // item)) % (64 // item) + offset
     out = buf[start : start + a.size]
     out[:] = a
-    assert out.ctypes.data % 64 == offset * 8
+    assert out.ctypes.data % 64 == offset * item
     return out
 
 
@@ -189,6 +190,30 @@ def test_trainer_epochs_invariant_to_buffer_alignment(solver):
         assert np.array_equal(p, results[0]), (
             f"offset {offset}: max |diff| {np.abs(p - results[0]).max():.3g}"
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("units", [[20, 32, 16, 3], [40, 1450, 1450, 3]],
+                         ids=["row-chunks", "column-mode"])
+def test_loss_and_gradient_invariant_to_weight_and_parameter_alignment(units, dtype):
+    # The batch's weight sum and the L2 penalty are reductions over the caller's arrays: their
+    # order (and rounding) must not depend on where those arrays start.
+    rng = np.random.RandomState(2)
+    n = 96
+    X = rng.normal(size=(n, units[0])).astype(dtype)
+    Y = np.eye(units[-1], dtype=dtype)[rng.randint(0, units[-1], n)]
+    w0 = rng.uniform(0.1, 3.0, n).astype(dtype)
+    params0 = rng.normal(scale=0.05, size=n_params(units)).astype(dtype)
+    net = _core.Network(units, "relu", "softmax", "log_loss")
+    results = []
+    for offset in range(8):
+        w, p = _at_offset(w0, offset), _at_offset(params0, offset)
+        grad = np.empty_like(params0)
+        loss = _core.loss_and_gradient(net, p, X, Y, w, 1e-2, grad, 1)
+        results.append((loss, grad))
+    for offset, (loss, grad) in enumerate(results[1:], start=1):
+        assert loss == results[0][0], f"offset {offset}"
+        assert np.array_equal(grad, results[0][1]), f"offset {offset}"
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])

@@ -88,10 +88,19 @@ def _as_core_array(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def _as_core_arrays(arrays, dtype):
+    """The list ``arrays`` itself when every array is C-contiguous of ``dtype`` (a fitted
+    model's layers, at every prediction), else a list of such arrays."""
+    for a in arrays:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return [_as_core_array(a, dtype) for a in arrays]
+    return arrays
+
+
 def _as_core_matrix(X, dtype):
     """X as the core reads it: a C-contiguous array, or a CSR matrix's buffers (CSC and other
     sparse formats are converted to CSR, as scikit-learn's sparse products would)."""
-    if not sp.issparse(X):
+    if isinstance(X, np.ndarray) or not sp.issparse(X):
         return _as_core_array(X, dtype)
     X = X.tocsr().astype(dtype, copy=False)
     return _CSR_MATRICES[np.dtype(dtype)](
@@ -119,8 +128,8 @@ def predict(model, X, residual_layers):
     if dtype != model.coefs_[0].dtype:
         dtype = compute_dtype(dtype, model.coefs_[0].dtype)
     return _core.predict(
-        [_as_core_array(c, dtype) for c in model.coefs_],
-        [_as_core_array(b, dtype) for b in model.intercepts_],
+        _as_core_arrays(model.coefs_, dtype),
+        _as_core_arrays(model.intercepts_, dtype),
         model.activation,
         model.out_activation_,
         float(model.leaky_relu_slope),
@@ -315,13 +324,17 @@ class _EpochDriver:
                 pos = np.array([state["state"]["pos"]], dtype=np.int64)
             else:
                 state = None
-        budget = 1 if self.one_at_a_time else min(model.max_iter, EPOCHS_PER_CORE_CALL)
+        # A generator the core cannot draw from (another bit generator than MT19937): Python
+        # shuffles before every epoch, so the core runs one epoch a call (the rule its own).
+        python_shuffles = model.shuffle and key is None
+        budget = (1 if self.one_at_a_time or python_shuffles
+                  else min(model.max_iter, EPOCHS_PER_CORE_CALL))
         losses = np.empty(budget)
         model.n_iter_ = 0
         stopped = interrupted = False
         try:
             while model.n_iter_ < model.max_iter and not (stopped or interrupted):
-                if model.shuffle and key is None:
+                if python_shuffles:
                     order = _shuffled(order, random_state)
                 task = self.tasks.begin_iteration("epoch") if self.one_at_a_time else None
                 block = losses[: model.max_iter - model.n_iter_]

@@ -122,7 +122,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
                 plain if plain is not None
                 else validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
             )
-        return _engine.predict(self, X, self._residual_layers())
+        return _engine.predict(self, X, self._residual_layers() if self.residual else [])
 
     # -- fitting ------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-import fastnn
+from fastnn._core import __version__
 from fastnn._fitted_state import COUNTERS, MAY_BE_NONE, OPTIONAL_LISTS, OPTIONAL_SCALARS
 from fastnn._mlp import BaseMultilayerPerceptron, MLPClassifier, MLPRegressor
 from fastnn._spec import OUTPUT_ACTIVATIONS, network_params, output_activation
@@ -258,7 +258,7 @@ def _state(model):
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "estimator": type(model).__name__,
-        "fastnn_version": fastnn.__version__,
+        "fastnn_version": __version__,
         "params": params,
         "fitted": fitted,
     }

@@ -161,3 +161,26 @@ def test_fits_longer_than_one_core_call_equal_one_epoch_a_call(stops, monkeypatc
     assert (fast.n_iter_ < kw["max_iter"]) == stops
     _assert_same_fit(fast, loop)
     assert w_fast == w_loop
+
+
+def test_a_generator_the_core_cannot_draw_from_shuffles_in_python_every_epoch(monkeypatch):
+    """A RandomState over another bit generator (PCG64): Python draws each epoch's permutation
+    as scikit-learn does, and the core runs one epoch a call under its own rule -- the fit
+    follows scikit-learn's (same permutations) and the generator ends where scikit-learn's
+    does."""
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    X, y = make_classification(120, 6, random_state=0)
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", batch_size=10, max_iter=4)
+    fits = _spy_driver(monkeypatch)
+    rs_fast = np.random.RandomState(np.random.PCG64(7))
+    rs_sk = np.random.RandomState(np.random.PCG64(7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fast = fastnn.MLPClassifier(random_state=rs_fast, **kw).fit(X, y)
+        sk = SkMLPClassifier(random_state=rs_sk, **kw).fit(X, y)
+    assert fits[0]["core_calls"] == 4 and not fits[0]["one_at_a_time"]
+    for a, b in zip(fast.coefs_ + fast.intercepts_, sk.coefs_ + sk.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.loss_curve_, sk.loss_curve_, rtol=1e-12)
+    assert rs_fast.randint(2**31) == rs_sk.randint(2**31)

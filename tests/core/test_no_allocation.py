@@ -116,6 +116,17 @@ def malloc_counter(tmp_path_factory):
     return lib
 
 
+def _child_counts(malloc_counter, script, argument):
+    """The two allocation counts ``script`` prints, run in a child with the shim preloaded."""
+    env = dict(os.environ, LD_PRELOAD=str(malloc_counter))
+    proc = subprocess.run(
+        [sys.executable, "-c", script, repr(argument)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return tuple(map(int, proc.stdout.split()))
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -127,13 +138,7 @@ def malloc_counter(tmp_path_factory):
     ],
 )
 def test_epoch_allocates_nothing_per_minibatch(malloc_counter, case):
-    env = dict(os.environ, LD_PRELOAD=str(malloc_counter))
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, repr(case)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    few, many = map(int, proc.stdout.split())
+    few, many = _child_counts(malloc_counter, CHILD, case)
     assert many == few, f"4 batches: {few} allocations, 40 batches: {many}"
 
 
@@ -149,11 +154,5 @@ def test_epoch_allocates_nothing_per_minibatch(malloc_counter, case):
     ids=["adam", "sgd-invscaling", "dropout-residual", "unshuffled-adaptive"],
 )
 def test_default_fit_allocates_nothing_per_epoch(malloc_counter, params):
-    env = dict(os.environ, LD_PRELOAD=str(malloc_counter))
-    proc = subprocess.run(
-        [sys.executable, "-c", FIT_CHILD, repr(params)],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    few, many = map(int, proc.stdout.split())
+    few, many = _child_counts(malloc_counter, FIT_CHILD, params)
     assert many == few, f"3 epochs: {few} allocations, 30 epochs: {many}"

@@ -315,13 +315,15 @@ PYBIND11_MODULE(_core, m) {
   py::class_<Network>(m, "Network", "A dense network's shape, activations and loss.")
       .def(py::init([](std::vector<Index> layer_units, const std::string& hidden_activation,
                        const std::string& output_activation, const std::string& loss,
-                       double leaky_slope, bool residual) {
+                       double leaky_slope, const std::vector<bool>& residual) {
              return Network(std::move(layer_units), parse_activation(hidden_activation),
                             parse_activation(output_activation), parse_loss(loss), leaky_slope,
-                            residual);
+                            std::vector<char>(residual.begin(), residual.end()));
            }),
            py::arg("layer_units"), py::arg("hidden_activation"), py::arg("output_activation"),
-           py::arg("loss"), py::arg("leaky_slope") = 0.01, py::arg("residual") = false)
+           py::arg("loss"), py::arg("leaky_slope") = 0.01,
+           py::arg("residual") = std::vector<bool>{},
+           "residual: per weight layer, whether it is residual (empty: none).")
       .def_property_readonly("layer_units", &Network::layer_units)
       .def_property_readonly("n_params", &Network::n_params)
       .def_property_readonly("n_coefs", &Network::n_coefs)

@@ -57,17 +57,22 @@ struct LayerViews {
   void validate() const;
 };
 
+// Throws std::invalid_argument unless weight layer l of n_layers, of shape (fan_in, fan_out),
+// can be residual: a square hidden layer after the first.
+void check_residual_layer(Index l, Index n_layers, Index fan_in, Index fan_out);
+
 class Network {
  public:
-  // layer_units: [n_features, hidden..., n_outputs]. Throws std::invalid_argument on a bad spec
-  // (fewer than two layers, a size < 1, an output-only hidden activation, a loss that does not
-  // match the output activation, a negative leaky slope, residual without a hidden layer whose
-  // width equals the previous hidden layer's).
-  // residual: every hidden layer l >= 1 whose fan_in equals its fan_out (a hidden layer as wide
-  // as the one before it) computes A[l+1] = A[l] + g(A[l]·W + b) -- the lecture notes' residual
-  // form y[l+1] = y[l] + σ(K y[l] + b).
+  // layer_units: [n_features, hidden..., n_outputs]. residual: per weight layer, whether it is
+  // residual (empty: none): a residual layer l computes A[l+1] = A[l] + g(A[l]·W + b), the
+  // lecture notes' y[l+1] = y[l] + σ(K y[l] + b). Which layers are residual is the caller's
+  // choice (Python's NetworkSpec); the core only checks that it can compute them. Throws
+  // std::invalid_argument on a bad spec (fewer than two layers, a size < 1, an output-only
+  // hidden activation, a loss that does not match the output activation, a negative leaky
+  // slope, a residual flag per layer that is not one per weight layer or marks a layer that is
+  // not a square hidden layer after the first).
   Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
-          double leaky_slope, bool residual = false);
+          double leaky_slope, std::vector<char> residual = {});
 
   const std::vector<Index>& layer_units() const { return units_; }
   const std::vector<LayerShape>& layers() const { return layers_; }

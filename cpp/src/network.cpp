@@ -3,11 +3,20 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace fastnn {
 
+void check_residual_layer(Index l, Index n_layers, Index fan_in, Index fan_out) {
+  if (l == 0 || l + 1 == n_layers || fan_in != fan_out) {
+    throw std::invalid_argument("layer " + std::to_string(l) +
+                                " cannot be residual: only square hidden layers after the "
+                                "first can");
+  }
+}
+
 Network::Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
-                 double leaky_slope, bool residual)
+                 double leaky_slope, std::vector<char> residual)
     : units_(std::move(layer_units)),
       hidden_(hidden),
       output_(output),
@@ -46,17 +55,13 @@ Network::Network(std::vector<Index> layer_units, Activation hidden, Activation o
     offset += s.fan_out;
   }
   n_params_ = offset;
+  if (!residual.empty() && residual.size() != layers_.size()) {
+    throw std::invalid_argument("residual needs one flag per weight layer");
+  }
   residual_.assign(layers_.size(), 0);
-  if (residual) {
-    bool any = false;
-    for (size_t l = 1; l + 1 < layers_.size(); ++l) {
-      residual_[l] = layers_[l].fan_in == layers_[l].fan_out;
-      any = any || residual_[l];
-    }
-    if (!any) {
-      throw std::invalid_argument(
-          "residual layers need two consecutive hidden layers of the same width");
-    }
+  for (size_t l = 0; l < residual.size(); ++l) {
+    if (residual[l]) check_residual_layer(Index(l), n_layers(), layers_[l].fan_in, layers_[l].fan_out);
+    residual_[l] = residual[l] ? 1 : 0;
   }
   for (size_t l = 1; l < units_.size(); ++l) {
     max_units_ = std::max(max_units_, units_[l]);
@@ -78,11 +83,8 @@ void LayerViews<S>::validate() const {
                                   std::to_string(l) + "] has " +
                                   std::to_string(layers[l].W.cols()) + " columns");
     }
-    if (is_residual(Index(l)) && (l == 0 || l + 1 == layers.size() ||
-                                  layers[l].W.rows() != layers[l].W.cols())) {
-      throw std::invalid_argument("layer " + std::to_string(l) +
-                                  " cannot be residual: only square hidden layers after the "
-                                  "first can");
+    if (is_residual(Index(l))) {
+      check_residual_layer(Index(l), Index(layers.size()), layers[l].W.rows(), layers[l].W.cols());
     }
     if (l > 0 && layers[l].W.rows() != layers[l - 1].W.cols()) {
       throw std::invalid_argument("coefs_[" + std::to_string(l) + "] has " +

@@ -140,10 +140,10 @@ class NetworkSpec:
         return any(self.residual_layers)
 
     def network(self):
-        """The core's network (shape, activations, loss)."""
+        """The core's network (shape, activations, loss, residual layers)."""
         return _core.Network(
             list(self.layer_units), self.activation, self.out_activation, self.loss,
-            self.leaky_relu_slope, self.residual,
+            self.leaky_relu_slope, list(self.residual_layers) if self.residual else [],
         )
 
     def initial_weights(self, weight_init, rng):

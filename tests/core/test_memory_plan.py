@@ -7,13 +7,16 @@ import pytest
 
 from fastnn import _core
 
+from _reference import residual_layers
+
 MNIST_UNITS = [784, 256, 128, 10]
 # 1450 x 1450 = 2,102,500 weights: just over the column-mode threshold (2048 x 1024).
 WIDE_UNITS = [40, 1450, 1450, 3]
 
 
 def _net(units, residual=False):
-    return _core.Network(units, "relu", "softmax", "log_loss", residual=residual)
+    flags = residual_layers(units) if residual else []
+    return _core.Network(units, "relu", "softmax", "log_loss", residual=flags)
 
 
 def _resolved(n_threads):

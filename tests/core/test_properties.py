@@ -137,7 +137,8 @@ def _problem(spec, n, dtype, weights, seed):
 
 def _network(spec):
     return _core.Network(spec["units"], spec["hidden"], spec["output"], spec["loss"],
-                         leaky_slope=spec["slope"], residual=spec["residual"])
+                         leaky_slope=spec["slope"],
+                         residual=residual_layers(spec["units"], spec["residual"]))
 
 
 def _reference(spec, params, X, Y, w, alpha):

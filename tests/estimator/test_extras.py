@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 import fastnn
 from fastnn import _core
 from fastnn._spec import NetworkSpec
+from fastnn._spec import residual_layers as residual_layers_of_spec
 
 from _reference import forward, residual_layers, unpack
 from _util import fit_quiet, run_epoch
@@ -156,7 +157,8 @@ def test_classifier_rejects_unknown_loss():
 def test_residual_gradient_and_forward(hidden):
     units = [3, 5, 5, 5, 1]
     X, Y, params = _problem(units)
-    net = _core.Network(units, hidden, "identity", "squared_error", 0.01, True)
+    net = _core.Network(units, hidden, "identity", "squared_error", 0.01,
+                        residual_layers(units))
     assert net.residual_layers == [False, True, True, False]
     _grad_check(_core.Trainer64(net, 3, 16, 0.0, 1), params, X, Y)
     coefs, intercepts = unpack(params, units)
@@ -169,10 +171,17 @@ def test_residual_gradient_and_forward(hidden):
 
 
 def test_residual_only_where_widths_match():
-    net = _core.Network([4, 8, 8, 6, 6, 3], "relu", "identity", "squared_error", 0.01, True)
+    units = [4, 8, 8, 6, 6, 3]
+    assert residual_layers_of_spec(True, units) == [False, True, False, True, False]
+    assert residual_layers_of_spec(False, units) == [False] * 5
+    net = _core.Network(units, "relu", "identity", "squared_error", 0.01,
+                        residual_layers_of_spec(True, units))
     assert net.residual_layers == [False, True, False, True, False]
-    with pytest.raises(ValueError, match="same width"):
-        _core.Network([4, 8, 6, 3], "relu", "identity", "squared_error", 0.01, True)
+    for flags in ([False, True, False], [True, False, False], [False, False, True]):
+        with pytest.raises(ValueError, match="cannot be residual"):  # not square / not hidden
+            _core.Network([4, 8, 6, 3], "relu", "identity", "squared_error", 0.01, flags)
+    with pytest.raises(ValueError, match="one flag per weight layer"):
+        _core.Network(units, "relu", "identity", "squared_error", 0.01, [False, True])
     with pytest.raises(ValueError, match=r"residual=True needs two consecutive hidden layers"):
         fastnn.MLPRegressor(hidden_layer_sizes=(8, 6), residual=True).fit(np.ones((4, 2)), np.ones(4))
 

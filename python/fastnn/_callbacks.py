@@ -19,20 +19,9 @@ supported scipy). Without callbacks no per-epoch task is created: an epoch costs
 
 import numpy as np
 
+from fastnn._fitted_state import layer_views
+
 __all__ = ["FitTasks", "LbfgsIterations"]
-
-
-def _layer_copies(params, coefs, intercepts):
-    """Copies of the flat vector ``params`` (scikit-learn's ``_pack`` order) shaped as
-    ``coefs`` / ``intercepts``."""
-    out_coefs, out_intercepts, start = [], [], 0
-    for shapes, out in (([c.shape for c in coefs], out_coefs),
-                        ([b.shape for b in intercepts], out_intercepts)):
-        for shape in shapes:
-            size = int(np.prod(shape))
-            out.append(np.array(params[start:start + size]).reshape(shape))
-            start += size
-    return out_coefs, out_intercepts
 
 
 class FitTasks:
@@ -104,7 +93,7 @@ class LbfgsIterations:
         n_iter = self._n_iter
 
         def state():
-            coefs, intercepts = _layer_copies(xk, *self._shapes)
+            coefs, intercepts = layer_views(np.array(xk), *self._shapes)
             return {"coefs_": coefs, "intercepts_": intercepts, "n_iter_": n_iter}
 
         self._tasks.end_iteration(self._task, state)

@@ -31,11 +31,11 @@ from sklearn.model_selection import train_test_split
 from fastnn import _core
 from fastnn._callbacks import LbfgsIterations
 from fastnn._compat import _check_optimize_result
-from fastnn._fitted_state import epoch_state
+from fastnn._fitted_state import epoch_state, layer_views
 from fastnn._optimizers import AdamOptimizer, SGDOptimizer
 from fastnn._threads import core_threads
 
-__all__ = ["fit_lbfgs", "fit_stochastic", "predict"]
+__all__ = ["compute_dtype", "fit_lbfgs", "fit_stochastic", "is_core_dtype", "predict"]
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
 _CSR_MATRICES = {np.dtype(np.float32): _core.CsrMatrix32, np.dtype(np.float64): _core.CsrMatrix64}
@@ -51,6 +51,7 @@ def compute_dtype(*dtypes):
 
 
 def is_core_dtype(dtype):
+    """Whether the core trains and predicts in ``dtype`` as it is (float32, float64)."""
     return dtype in _TRAINERS
 
 
@@ -63,15 +64,7 @@ def _pack(coefs, intercepts, dtype):
 
 def _unpack(model, params):
     """Point ``model.coefs_`` / ``intercepts_`` at views of the flat vector ``params``."""
-    model.coefs_ = list(model.coefs_)
-    model.intercepts_ = list(model.intercepts_)
-    start = 0
-    for i, c in enumerate(model.coefs_):
-        model.coefs_[i] = params[start:start + c.size].reshape(c.shape)
-        start += c.size
-    for i, b in enumerate(model.intercepts_):
-        model.intercepts_[i] = params[start:start + b.size]
-        start += b.size
+    model.coefs_, model.intercepts_ = layer_views(params, model.coefs_, model.intercepts_)
 
 
 def _shuffled(sample_idx, random_state):

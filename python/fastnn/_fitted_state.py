@@ -18,6 +18,7 @@ __all__ = [
     "OPTIONAL_SCALARS",
     "copy_fitted_state",
     "epoch_state",
+    "layer_views",
 ]
 
 # Integer attributes every fitted model has.
@@ -96,3 +97,14 @@ def epoch_state(model):
         return value
 
     return {name: copied(getattr(model, name)) for name in EPOCH_ATTRIBUTES}
+
+
+def layer_views(params, coefs, intercepts):
+    """Views of the flat vector ``params`` (scikit-learn's ``_pack`` order: every coefficient
+    matrix, then every intercept) shaped as the arrays in ``coefs`` / ``intercepts``."""
+    views, start = ([], []), 0
+    for arrays, out in zip((coefs, intercepts), views):
+        for a in arrays:
+            out.append(params[start:start + a.size].reshape(a.shape))
+            start += a.size
+    return views

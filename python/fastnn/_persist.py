@@ -187,11 +187,22 @@ def save(model, path):
     fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, allow_pickle=False, **arrays)
+            _write_npz(f, arrays)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _write_npz(f, arrays):
+    """``arrays`` as the entries of an uncompressed ``.npz`` archive written to ``f``, each with
+    ``allow_pickle=False``: what ``np.savez(f, allow_pickle=False, **arrays)`` writes on numpy
+    >= 2.1 -- where older numpy would store the keyword itself as an array named
+    ``allow_pickle``, which ``load`` rightly rejects."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(name + ".npy", mode="w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
 
 
 def _state(model):

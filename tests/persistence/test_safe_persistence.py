@@ -265,6 +265,35 @@ def test_file_holds_no_pickle(tmp_path):
     assert metadata["fitted"]["label_binarizer"]["y_type_"] == "multiclass"
 
 
+def test_save_does_not_depend_on_numpys_savez_keywords(tmp_path, monkeypatch):
+    """numpy < 2.1's np.savez took every keyword as an array to store, so
+    ``np.savez(f, allow_pickle=False, ...)`` wrote an entry named allow_pickle that load
+    rejects. save writes its archive itself: the same file whatever np.savez does."""
+
+    model, X, _ = _model("binary")
+    path = tmp_path / "m.npz"
+    fastnn.save(model, path)
+    expected = _entries(path)
+
+    def old_savez(file, *args, **kwds):  # every keyword an array, as before numpy 2.1
+        arrays = {k: np.asanyarray(v) for k, v in kwds.items()}
+        with zipfile.ZipFile(file, mode="w") as archive:
+            for name, value in arrays.items():
+                with archive.open(name + ".npy", mode="w", force_zip64=True) as entry:
+                    np.lib.format.write_array(entry, value)
+
+    monkeypatch.setattr(np, "savez", old_savez)
+    fastnn.save(model, path)
+    metadata, arrays = _entries(path)
+    assert metadata == expected[0]
+    assert sorted(arrays) == sorted(expected[1])
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(value, expected[1][name])
+    with zipfile.ZipFile(path) as archive:
+        assert "allow_pickle.npy" not in archive.namelist()
+    np.testing.assert_array_equal(fastnn.load(path).predict_proba(X), model.predict_proba(X))
+
+
 # ------------------------------------------------------------------- tampered files
 def _entries(path):
     with np.load(path, allow_pickle=False) as data:

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fastnn/build_info.hpp"
 #include "fastnn/ceiling.hpp"
 #include "fastnn/epoch_rule.hpp"
 #include "fastnn/inputs.hpp"
@@ -418,6 +419,21 @@ PYBIND11_MODULE(_core, m) {
       py::arg("dropout") = false,
       "The memory plan of a Trainer (fastnn/workspace.hpp's MemoryPlan), sizes in elements: "
       "x, y, w, act, delta, pre, skip, grad are each chunk workspace's buffers.");
+  m.def(
+      "build_info",
+      [] {
+        const BuildInfo b = build_info();
+        py::dict d;
+        d["eigen_version"] = b.eigen_version;
+        d["simd"] = b.simd;
+        d["compiler"] = b.compiler;
+        d["flags"] = b.flags;
+        d["native"] = b.native;
+        d["openmp"] = b.openmp;
+        return d;
+      },
+      "How the core was built (fastnn/build_info.hpp): Eigen version, SIMD in use, compiler, "
+      "compile options, -march=native or not, OpenMP version.");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def(
       "gemm_gflops",

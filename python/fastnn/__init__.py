@@ -34,6 +34,7 @@ def _load_core():
 
 _load_core()
 
+from fastnn._config import show_config  # noqa: E402
 from fastnn._core import __version__  # noqa: E402
 from fastnn._interop import from_sklearn, to_sklearn  # noqa: E402
 from fastnn._mlp import MLPClassifier, MLPRegressor  # noqa: E402
@@ -42,5 +43,5 @@ from fastnn._plot import plot_loss_curve  # noqa: E402
 
 __all__ = [
     "MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn", "save", "load", "__version__",
-    "plot_loss_curve",
+    "plot_loss_curve", "show_config",
 ]

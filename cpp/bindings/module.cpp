@@ -303,7 +303,11 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
 
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+#ifndef FASTNN_MODULE_NAME
+#define FASTNN_MODULE_NAME _core
+#endif
+
+PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
   m.doc() = "fastnn's C++ core (Eigen + OpenMP).";
   // scikit-learn raises a plain ZeroDivisionError there (np.average); so does fastnn.
   py::register_exception_translator([](std::exception_ptr p) {

@@ -6,10 +6,13 @@ attributes and methods, trained by an Eigen/OpenMP C++ core.
 """
 
 import os as _os
+import sys as _sys
 
 
 def _load_core():
-    """Import the C++ core, with a shorter OpenMP spin unless the user chose a wait policy.
+    """Import the C++ core -- the instruction-set variant this machine runs best, see
+    ``fastnn._variants`` -- as ``fastnn._core``, with a shorter OpenMP spin unless the user chose
+    a wait policy.
 
     GNU OpenMP threads spin 300k iterations at a barrier before sleeping. When other processes
     share the cores, a spinning thread burns the time slice the thread it waits for needs, and
@@ -21,18 +24,21 @@ def _load_core():
     libgomp loaded it first), so the variable is set only around the import and then removed:
     other libraries never see it.
     """
-    if "OMP_WAIT_POLICY" in _os.environ or "GOMP_SPINCOUNT" in _os.environ:
-        from fastnn import _core
-        return _core
-    _os.environ["GOMP_SPINCOUNT"] = "30000"
+    from fastnn import _variants
+
+    spin = not ("OMP_WAIT_POLICY" in _os.environ or "GOMP_SPINCOUNT" in _os.environ)
+    if spin:
+        _os.environ["GOMP_SPINCOUNT"] = "30000"
     try:
-        from fastnn import _core
+        core = _variants.load(__name__)
     finally:
-        del _os.environ["GOMP_SPINCOUNT"]
-    return _core
+        if spin:
+            del _os.environ["GOMP_SPINCOUNT"]
+    _sys.modules[__name__ + "._core"] = core  # every `from fastnn import _core` gets this one
+    return core
 
 
-_load_core()
+_core = _load_core()
 
 from fastnn._config import show_config  # noqa: E402
 from fastnn._core import __version__  # noqa: E402

@@ -4,7 +4,7 @@ import os
 import platform
 import sys
 
-from fastnn import _core
+from fastnn import _core, _variants
 
 __all__ = ["config", "show_config"]
 
@@ -54,10 +54,13 @@ def config():
     build = _core.build_info()
     model, flags = _cpu()
     runtime = _openmp_runtime()
+    variant, reason = _variants.loaded
     return {
         "fastnn": _core.__version__,
         "core": _core.__file__,
-        "build": "native (-march=native)" if build["native"] else "portable",
+        "build": ("native (-march=native)" if build["native"]
+                  else f"CPU dispatch: {variant}" if variant else "portable"),
+        "variant": reason,
         "compiler": build["compiler"],
         "flags": " ".join(f.replace("SHELL:", "") for f in build["flags"].split()),
         "simd": build["simd"],

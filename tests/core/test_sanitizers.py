@@ -142,6 +142,7 @@ def _configure_args(cxx):
         f"-DCMAKE_MODULE_LINKER_FLAGS={SANITIZE}",
         f"-DCMAKE_CXX_COMPILER={cxx}",
         "-DFASTNN_NATIVE=OFF",
+        "-DFASTNN_CPU_DISPATCH=OFF",  # one portable _core
         "-DSKBUILD_PROJECT_NAME=fastnn",
         f"-DSKBUILD_PROJECT_VERSION={_project_version()}",
         f"-DPython_EXECUTABLE={sys.executable}",

@@ -41,6 +41,10 @@ def test_build_facts_agree_with_the_core():
         if build["native"]:  # -march=native: the core uses what the CPU has
             assert ("AVX2" in simd) == ("avx2" in cpu)
             assert ("AVX512" in simd) == ("avx512f" in cpu)
+        elif "-march=x86-64-v" in facts["flags"]:  # a variant: its level's instructions
+            variant = facts["build"].rsplit(" ", 1)[-1]
+            assert ("AVX2" in simd) == (variant in ("v3", "v4"))
+            assert ("AVX512" in simd) == (variant == "v4")
         elif "-march" not in facts["flags"]:  # portable: x86-64's baseline only
             assert "AVX" not in simd
 

@@ -12,6 +12,7 @@
 #include "fastnn/build_info.hpp"
 #include "fastnn/ceiling.hpp"
 #include "fastnn/epoch_rule.hpp"
+#include "fastnn/gemm.hpp"
 #include "fastnn/inputs.hpp"
 #include "fastnn/kernels.hpp"
 #include "fastnn/network.hpp"
@@ -438,6 +439,20 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       },
       "How the core was built (fastnn/build_info.hpp): Eigen version, SIMD in use, compiler, "
       "compile options, -march=native or not, OpenMP version.");
+  const auto as_tuple = [](const CacheSizes& c) { return py::make_tuple(c.l1, c.l2, c.l3); };
+  m.def(
+      "gemm_cache_sizes", [as_tuple] { return as_tuple(gemm_cache_sizes()); },
+      "The (L1, L2, L3) cache sizes in bytes Eigen's GEMM blocking uses: pinned, whatever the CPU "
+      "(fastnn/gemm.hpp), so a build rounds the same on every machine.");
+  m.def(
+      "detected_cache_sizes", [as_tuple] { return as_tuple(detected_cache_sizes()); },
+      "The (L1, L2, L3) cache sizes in bytes this CPU reports (ignored by the blocking).");
+  m.def(
+      "_set_gemm_cache_sizes",
+      [](Index l1, Index l2, Index l3) { set_gemm_cache_sizes({l1, l2, l3}); },
+      py::arg("l1"), py::arg("l2"), py::arg("l3"),
+      "For tests only: the cache sizes Eigen's blocking uses from now on, as on a CPU reporting "
+      "them.");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def(
       "gemm_gflops",

@@ -7,6 +7,12 @@
 // training loop allocates nothing. Tiny and vector-shaped products take Eigen's ordinary paths
 // (coefficient-based / GEMV), which do not touch the heap either.
 //
+// Eigen sizes those blocks from the CPU's cache sizes (cpuid), and the depth of a block (kc)
+// decides how the terms of every dot product are grouped before they are summed: the same binary
+// would round differently on a CPU with a 48 KiB L1 (Ice Lake, Zen 5) and one with 32 KiB
+// (Skylake, Zen 4). Every core therefore pins one set of cache sizes when it is loaded (see
+// kPinnedCacheSizes), so a build gives the same bits on every machine that runs it.
+//
 // All matrices are row-major. Eigen's kernel writes a column-major result, so each product is
 // computed as its transpose: C = A·B  <=>  Cᵀ = Bᵀ·Aᵀ, with Cᵀ column-major being C row-major.
 #include <algorithm>
@@ -14,6 +20,24 @@
 #include "fastnn/types.hpp"
 
 namespace fastnn {
+
+// Cache sizes in bytes, as Eigen's GEMM blocking reads them.
+struct CacheSizes {
+  Index l1 = 0, l2 = 0, l3 = 0;
+};
+
+// What every core tells Eigen, whatever the CPU: Eigen's own x86 defaults for L1 (32 KiB, the
+// L1d of most x86 CPUs, so a block never overflows it) and a 1 MiB L2 and 32 MiB L3.
+inline constexpr CacheSizes kPinnedCacheSizes{32 * 1024, 1024 * 1024, 32 * 1024 * 1024};
+
+// The cache sizes Eigen's blocking uses now (kPinnedCacheSizes once a core is loaded).
+CacheSizes gemm_cache_sizes();
+// What this CPU reports (Eigen's cpuid query), which the blocking ignores.
+CacheSizes detected_cache_sizes();
+// For tests only: make Eigen's blocking use `sizes`, as on a CPU that reports them, to show that
+// the bits depend on them. Plans made afterwards (GemmWorkspace) follow; restore with
+// kPinnedCacheSizes.
+void set_gemm_cache_sizes(const CacheSizes& sizes);
 
 template <class S>
 class GemmWorkspace {

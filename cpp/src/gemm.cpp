@@ -6,6 +6,11 @@ namespace fastnn {
 
 namespace {
 
+// Pins Eigen's cache sizes when the core is loaded, before any product (gemm.hpp).
+const struct PinCacheSizes {
+  PinCacheSizes() { set_gemm_cache_sizes(kPinnedCacheSizes); }
+} pin_cache_sizes;
+
 namespace ei = Eigen::internal;
 
 // Eigen's blocking descriptor, pointed at buffers we own.
@@ -40,6 +45,20 @@ void kernel(S* res, Index res_stride, Index rows, Index cols, Index depth, const
 }
 
 }  // namespace
+
+CacheSizes gemm_cache_sizes() {
+  return {Eigen::l1CacheSize(), Eigen::l2CacheSize(), Eigen::l3CacheSize()};
+}
+
+CacheSizes detected_cache_sizes() {
+  int l1 = -1, l2 = -1, l3 = -1;
+  ei::queryCacheSizes(l1, l2, l3);
+  return {l1, l2, l3};
+}
+
+void set_gemm_cache_sizes(const CacheSizes& sizes) {
+  Eigen::setCpuCacheSizes(sizes.l1, sizes.l2, sizes.l3);
+}
 
 template <class S>
 GemmWorkspace<S>::GemmWorkspace(Index max_dim)

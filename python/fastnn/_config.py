@@ -45,6 +45,14 @@ def _openmp_runtime():
     return runtimes[0] if runtimes else None
 
 
+def _kib(n):
+    return f"{n // 1024 // 1024} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+def _cache_sizes(sizes):
+    return ", ".join(f"L{i} {_kib(n) if n > 0 else '?'}" for i, n in enumerate(sizes, 1))
+
+
 def config():
     """The facts ``show_config`` prints, as a dict."""
     import numpy
@@ -65,6 +73,8 @@ def config():
         "flags": " ".join(f.replace("SHELL:", "") for f in build["flags"].split()),
         "simd": build["simd"],
         "eigen": build["eigen_version"],
+        "gemm_blocking": (f"cache sizes pinned: {_cache_sizes(_core.gemm_cache_sizes())} (this CPU "
+                          f"reports {_cache_sizes(_core.detected_cache_sizes())})"),
         "openmp": (f"OpenMP {build['openmp']}" if build["openmp"] else "none (serial build)"),
         "openmp_runtime": (" ".join(filter(None, (runtime.get("prefix"), runtime.get("version"))))
                            + f" ({runtime.get('filepath')})" if runtime else None),
@@ -81,7 +91,8 @@ def config():
 
 def show_config(file=None):
     """Print how this fastnn was built and what it runs on: version, build (native or portable),
-    compiler and flags, the SIMD instructions the core uses, Eigen and OpenMP (runtime and
+    compiler and flags, the SIMD instructions the core uses, Eigen (and the cache sizes its GEMM
+    blocking is pinned to), OpenMP (runtime and
     thread count), the CPU, Python and the libraries fastnn works with. Paste it into a bug
     report. ``python -m fastnn`` prints the same.
 

@@ -152,6 +152,7 @@ def test_each_variant_passes_the_gradient_parity_and_thread_tests(variant):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
          str(tests / "core" / "test_gradients.py"),
          str(tests / "core" / "test_thread_invariance.py"), "-k", "not column-mode",
+         str(tests / "core" / "test_same_bits.py"),
          str(tests / "estimator" / "test_sklearn_parity.py")],
         env=env, capture_output=True, text=True, timeout=600, cwd=tests.parent,
     )

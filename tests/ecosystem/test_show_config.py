@@ -29,6 +29,8 @@ def test_build_facts_agree_with_the_core():
     facts = fastnn._config.config()
     build = _core.build_info()
     assert facts["eigen"].startswith("3.")
+    # the blocking's cache sizes are the pinned ones, not this CPU's (tests/core/test_same_bits.py)
+    assert facts["gemm_blocking"].startswith("cache sizes pinned: L1 32 KiB, L2 1 MiB, L3 32 MiB")
     assert ("-march=native" in facts["flags"]) == build["native"]
     assert facts["build"].startswith("native") == build["native"]
     assert (build["openmp"] > 0) == _core.has_openmp

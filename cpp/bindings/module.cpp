@@ -430,6 +430,7 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
         const BuildInfo b = build_info();
         py::dict d;
         d["eigen_version"] = b.eigen_version;
+        d["eigen_source"] = b.eigen_source;
         d["simd"] = b.simd;
         d["compiler"] = b.compiler;
         d["flags"] = b.flags;
@@ -437,7 +438,7 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
         d["openmp"] = b.openmp;
         return d;
       },
-      "How the core was built (fastnn/build_info.hpp): Eigen version, SIMD in use, compiler, "
+      "How the core was built (fastnn/build_info.hpp): Eigen version and where it came from, SIMD in use, compiler, "
       "compile options, -march=native or not, OpenMP version.");
   const auto as_tuple = [](const CacheSizes& c) { return py::make_tuple(c.l1, c.l2, c.l3); };
   m.def(

@@ -6,6 +6,7 @@ namespace fastnn {
 
 struct BuildInfo {
   std::string eigen_version;  // "3.4.0"
+  std::string eigen_source;   // "system (/usr/share/eigen3/cmake)" or "PyPI cmeel-eigen (...)"
   std::string simd;           // Eigen's SimdInstructionSetsInUse(): "AVX512, FMA, AVX2, ..."
   std::string compiler;       // "GCC 12.2.0"
   std::string flags;          // the core's compile options ("-O3 -march=native ...")

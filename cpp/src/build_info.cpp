@@ -2,6 +2,9 @@
 
 #include <Eigen/Core>
 
+#ifndef FASTNN_EIGEN_SOURCE
+#define FASTNN_EIGEN_SOURCE "?"
+#endif
 #ifndef FASTNN_BUILD_FLAGS
 #define FASTNN_BUILD_FLAGS "?"
 #endif
@@ -13,6 +16,7 @@ BuildInfo build_info() {
   info.eigen_version = std::to_string(EIGEN_WORLD_VERSION) + "." +
                        std::to_string(EIGEN_MAJOR_VERSION) + "." +
                        std::to_string(EIGEN_MINOR_VERSION);
+  info.eigen_source = FASTNN_EIGEN_SOURCE;
   info.simd = Eigen::SimdInstructionSetsInUse();
 #if defined(__clang__)
   info.compiler = std::string("Clang ") + __clang_version__;

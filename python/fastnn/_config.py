@@ -72,7 +72,7 @@ def config():
         "compiler": build["compiler"],
         "flags": " ".join(f.replace("SHELL:", "") for f in build["flags"].split()),
         "simd": build["simd"],
-        "eigen": build["eigen_version"],
+        "eigen": f"{build['eigen_version']} from {build['eigen_source']}",
         "gemm_blocking": (f"cache sizes pinned: {_cache_sizes(_core.gemm_cache_sizes())} (this CPU "
                           f"reports {_cache_sizes(_core.detected_cache_sizes())})"),
         "openmp": (f"OpenMP {build['openmp']}" if build["openmp"] else "none (serial build)"),

@@ -135,6 +135,7 @@ def predict(model, X, residual_layers):
 # ---------------------------------------------------------------------------------- L-BFGS
 def fit_lbfgs(model, spec, X, y, sample_weight, tasks):
     """scipy's L-BFGS-B over the core's full-batch loss and gradient, as scikit-learn's."""
+    loss_type = spec.loss_type(y.dtype, sample_weight is not None)
     X, Y, sample_weight = _core_inputs(X, y, sample_weight, spec.dtype)
     trainer = _TRAINERS[spec.dtype](
         spec.network(), X.shape[1], X.shape[0], model.alpha, core_threads(model.n_threads)
@@ -159,10 +160,10 @@ def fit_lbfgs(model, spec, X, y, sample_weight, tasks):
     if iterations is not None:
         iterations.close()
     model.n_iter_ = _check_optimize_result("lbfgs", opt_res, model.max_iter)
-    # As scikit-learn's: loss_ an np.float64, coefs_ scipy's float64 solution (also for
-    # float32 X, whose loss and gradient are evaluated in float32, as scipy's L-BFGS-B
-    # casts the parameters to x0's dtype before each evaluation).
-    model.loss_ = np.float64(opt_res.fun)
+    # As scikit-learn's: loss_ of its loss function's type, coefs_ scipy's float64 solution
+    # (also for float32 X, whose loss and gradient are evaluated in float32, as scipy's
+    # L-BFGS-B casts the parameters to x0's dtype before each evaluation).
+    model.loss_ = loss_type(opt_res.fun)
     _unpack(model, opt_res.x)
 
 
@@ -224,6 +225,7 @@ def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks):
     if model.early_stopping:
         (X, y, sample_weight), validation = _validation_split(model, X, y, sample_weight)
     batch_size = _batch_size(model, X.shape[0])
+    loss_type = spec.loss_type(y.dtype, sample_weight is not None)
     X, Y, sample_weight = _core_inputs(X, y, sample_weight, spec.dtype)
     dropout_seed = 0
     if spec.dropout_rates:
@@ -235,7 +237,7 @@ def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks):
     )
     try:
         _EpochDriver(model, trainer, params, X, Y, sample_weight, validation, incremental,
-                     tasks).run()
+                     tasks, loss_type).run()
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     except BaseException:
@@ -262,8 +264,9 @@ class _EpochDriver:
     """Runs a stochastic fit's epochs through the core, and records them on the model."""
 
     def __init__(self, model, trainer, params, X, Y, sample_weight, validation, incremental,
-                 tasks):
+                 tasks, loss_type):
         self.model = model
+        self.loss_type = loss_type  # of the recorded losses (NetworkSpec.loss_type)
         self.trainer = trainer
         self.params = params
         self.data = (X, Y, sample_weight)
@@ -359,7 +362,8 @@ class _EpochDriver:
         """The fitted state after the core ran ``losses.size`` epochs."""
         model = self.model
         model.n_iter_ += losses.size
-        model.loss_curve_.extend(losses)  # np.float64 items, as scikit-learn's
+        losses = losses.astype(self.loss_type, copy=False)  # scikit-learn's type
+        model.loss_curve_.extend(losses)
         if losses.size:
             model.loss_ = losses[-1]
         if not self.one_at_a_time:
@@ -370,7 +374,7 @@ class _EpochDriver:
         model, rule = self.model, self.rule
         model.t_ = rule.samples_seen
         if self.validation is None and rule.best != model.best_loss_:
-            model.best_loss_ = np.float64(rule.best)
+            model.best_loss_ = self.loss_type(rule.best)
         model._no_improvement_count = int(rule.no_improvement_count)
         if self.sgd:
             model._optimizer.learning_rate = rule.learning_rate

@@ -8,6 +8,7 @@ output activation a model has (the pairing itself, each loss with its canonical 
 core's: ``cpp/fastnn/losses.hpp``), which hidden layers are residual, and the dropout rates.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,9 +157,29 @@ class NetworkSpec:
             intercepts.append(intercept.astype(self.dtype, copy=False))
         return coefs, intercepts
 
+    def loss_type(self, y_dtype, weighted):
+        """The numpy scalar type of the loss values a model records (``loss_``, the items of
+        ``loss_curve_``, ``best_loss_``): the type scikit-learn's own loss function returns for
+        targets of ``y_dtype``, outputs in the spec's dtype and (``weighted``) float64 sample
+        weights. It follows the installed scipy, whose xlogy loops decide it: an unweighted
+        float32 multiclass log-loss is float64 under scipy 1.17, float32 under 1.13 and 1.18.
+        np.float64 for a loss scikit-learn does not have, or non-numeric targets."""
+        return _loss_type(self.loss, np.dtype(y_dtype), self.dtype, bool(weighted))
+
     def computable_by_sklearn(self):
         """Whether scikit-learn's MLPs compute this network (no fastnn-only form)."""
         return not (self.activation == "leaky_relu" or self.residual or self.loss == "quadratic")
+
+
+@functools.lru_cache(maxsize=None)
+def _loss_type(loss, y_dtype, dtype, weighted):
+    from sklearn.neural_network._base import LOSS_FUNCTIONS
+
+    if loss not in LOSS_FUNCTIONS or y_dtype.kind not in "biuf":
+        return np.float64
+    value = LOSS_FUNCTIONS[loss](np.eye(2, dtype=y_dtype)[:1], np.full((1, 2), 0.5, dtype),
+                                 np.ones(1) if weighted else None)
+    return np.asarray(value).dtype.type
 
 
 def _initial_layer(init, activation, fan_in, fan_out, rng):

@@ -40,6 +40,7 @@ def test_an_eigen_too_old_or_turned_off_is_not_the_system_eigen(tmp_path):
 
 
 def test_pypi_eigen_is_a_build_requirement_only_without_a_system_eigen(monkeypatch):
+    monkeypatch.chdir(ROOT)  # a PEP 517 hook runs in the project's folder
     monkeypatch.setattr(backend, "system_eigen", lambda: "/usr/share/eigen3/cmake")
     assert backend.PYPI_EIGEN not in backend.get_requires_for_build_wheel()
     monkeypatch.setattr(backend, "system_eigen", lambda: None)

@@ -272,8 +272,9 @@ def test_lbfgs_convergence_warning_text_identical(pair, limit):
     fast, sk = _both(pair, lambda C: C(solver="lbfgs", **{limit: 4}, **SMALL).fit(X, y))
     assert fast[2] == sk[2]
     assert len(fast[2]) == 1 and fast[2][0][0] is ConvergenceWarning
-    assert ("TOTAL NO. OF ITERATIONS" if limit == "max_iter" else "F,G EVALUATIONS") in (
-        fast[2][0][1]
+    # scipy's own words ("F,G EVALUATIONS" / "f AND g EVALUATIONS" across scipy versions)
+    assert ("TOTAL NO. OF ITERATIONS" if limit == "max_iter" else "EVALUATIONS") in (
+        fast[2][0][1].upper()
     )
     assert fast[0].n_iter_ == sk[0].n_iter_
     np.testing.assert_allclose(fast[0].loss_, sk[0].loss_, rtol=1e-9)
@@ -665,7 +666,7 @@ def _attribute_types(est):
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_fitted_attribute_types_and_dtypes_like_sklearn(pair, solver, early_stopping, dtype):
-    # the same attributes, each of the same Python type (np.float64 loss_ / loss_curve_ items /
+    # the same attributes, each of the same Python type (loss_ / loss_curve_ items /
     # best_loss_, int n_iter_ / t_, ...) and array dtype; with float32 X, sgd/adam keep float32
     # weights and outputs; lbfgs returns float64 weights (scipy's solution), as scikit-learn.
     X, y = _data(pair[0])
@@ -674,9 +675,11 @@ def test_fitted_attribute_types_and_dtypes_like_sklearn(pair, solver, early_stop
                          max_iter=3, **SMALL)
     assert _attribute_types(fast) == _attribute_types(sk)
     assert type(fast.n_iter_) is int and type(fast.t_) is int
-    assert type(fast.loss_) is np.float64
+    # np.float64 losses, or np.float32 where scipy's xlogy makes scikit-learn's float32
+    # multiclass log-loss float32 (scipy 1.13, 1.18): whichever scikit-learn's is here
+    assert type(fast.loss_) in (np.float64, np.float32) and type(fast.loss_) is type(sk.loss_)
     if solver != "lbfgs":
-        assert all(type(v) is np.float64 for v in fast.loss_curve_)
+        assert all(type(v) is type(fast.loss_) for v in fast.loss_curve_)
         assert (fast.best_loss_ is None) == early_stopping
     expected = dtype if solver != "lbfgs" else np.float64
     assert all(c.dtype == expected for c in fast.coefs_ + fast.intercepts_)

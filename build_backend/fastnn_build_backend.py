@@ -19,7 +19,8 @@ PYPI_EIGEN = "cmeel-eigen>=3.4,<3.5"
 
 # Where a system's Eigen3Config.cmake lives under an install prefix (Eigen 3.4's own layout, and
 # the older share/cmake/eigen3 and lib/cmake/eigen3 ones).
-_CONFIG_DIRS = ("share/eigen3/cmake", "share/cmake/eigen3", "lib/cmake/eigen3", "lib64/cmake/eigen3")
+_CONFIG_DIRS = ("share/eigen3/cmake", "share/cmake/eigen3", "lib/cmake/eigen3",
+                "lib64/cmake/eigen3")
 _PREFIXES = ("/usr/local", "/usr", "/opt/homebrew", "/opt/local")
 
 

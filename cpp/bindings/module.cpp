@@ -455,6 +455,11 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       "For tests only: the cache sizes Eigen's blocking uses from now on, as on a CPU reporting "
       "them.");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
+  m.def("serial_after_fork", &serial_after_fork,
+        "Whether this process is a fork() child running fastnn on one thread, its parent having "
+        "forked without releasing its OpenMP thread pool (fastnn/parallel.hpp).");
+  m.def("_simulate_pool_kept_over_fork", &simulate_pool_kept_over_fork,
+        "For tests only: the next fork() behaves as if the thread pool could not be released.");
   m.def(
       "gemm_gflops",
       [](Index m, Index k, Index n, int n_threads, int repeats, const std::string& dtype,

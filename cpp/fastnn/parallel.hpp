@@ -14,10 +14,16 @@ constexpr bool kHaveOpenMP =
     false;
 #endif
 
+// Whether this process is a fork() child whose parent could not release its OpenMP thread pool
+// before forking (parallel.cpp): fastnn then runs on one thread here.
+bool serial_after_fork();
+// For tests only: make the next fork() behave as if the pool could not be released.
+void simulate_pool_kept_over_fork();
+
 // The calling thread's OpenMP limit (OMP_NUM_THREADS, omp_set_num_threads, threadpoolctl).
 inline int max_threads() {
 #ifdef _OPENMP
-  return omp_get_max_threads();
+  return serial_after_fork() ? 1 : omp_get_max_threads();
 #else
   return 1;
 #endif
@@ -51,7 +57,7 @@ void run_in_team([[maybe_unused]] int threads, Body&& body) {
 // requested <= 0 means "all the calling thread may use".
 inline int resolve_threads(int requested) {
   const int n = requested > 0 ? requested : max_threads();
-  return kHaveOpenMP ? n : 1;
+  return kHaveOpenMP && !serial_after_fork() ? n : 1;
 }
 
 }  // namespace fastnn

@@ -7,7 +7,9 @@ Processes need no such count: joblib's loky workers and dask's nannies start wit
 """
 
 import functools
+import os
 import threading
+import warnings
 
 import numpy as np
 
@@ -18,6 +20,32 @@ __all__ = ["core_threads", "counted_as_running"]
 # Threads running a fastnn fit in this process: thread id -> fits it is in.
 _fitting_threads = {}
 _fitting_threads_lock = threading.Lock()
+# In a fork() child the core may have to run on one thread (fastnn/parallel.hpp): warn once.
+_serial_warning_due = False
+
+
+def _after_fork_in_child():
+    """A fork() child: the parent's other threads (and their fits) are not in it; the core's
+    thread pool was released before the fork, or the core runs serially here."""
+    global _fitting_threads_lock, _serial_warning_due
+    _fitting_threads.clear()
+    _fitting_threads_lock = threading.Lock()
+    _serial_warning_due = _core.serial_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _warn_serial_after_fork():
+    global _serial_warning_due
+    _serial_warning_due = False
+    warnings.warn(
+        "fastnn runs on one thread in this process: it was forked while its parent's OpenMP "
+        "thread pool was in use, and a fork() child cannot use that pool (results are the same "
+        "on one thread). Fork before fastnn runs in the parent, or start processes with the "
+        "'spawn' or 'forkserver' method.",
+        RuntimeWarning,
+    )
 
 
 def counted_as_running(fit):
@@ -56,6 +84,8 @@ def shared_core_threads():
 
 def core_threads(n_threads):
     """The core's thread count for the ``n_threads`` parameter (0: all it may use)."""
+    if _serial_warning_due:
+        _warn_serial_after_fork()
     if n_threads is None:
         return shared_core_threads()
     # The core takes a C int, and never runs more threads than it has work blocks for:

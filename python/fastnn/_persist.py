@@ -17,7 +17,7 @@ Entries of format version 1:
 ``classes_`` (classifiers)
     The labels: bool, integer, float, or fixed-width bytes / unicode strings.
 ``loss_curve_``, ``validation_scores_`` (where the model has them)
-    float64 vectors.
+    float64 vectors (their items' type, np.float64, np.float32 or float, in the header).
 """
 
 import io
@@ -112,10 +112,22 @@ def _expect(value, kind, name, minimum=None):
     return float(value) if kind is float else value
 
 
+# The types a fitted float may have (loss_ is np.float32 where scikit-learn's is: see
+# NetworkSpec.loss_type), by the name a file gives them; a value round-trips exactly through
+# its float64 form.
+_FLOAT_TYPES = {"float64": np.float64, "float32": np.float32, "float": float}
+
+
+def _float_type_name(value):
+    if isinstance(value, np.float32):
+        return "float32"
+    return "float64" if isinstance(value, np.floating) else "float"
+
+
 def _scalar_to_json(value):
-    """A fitted float (np.float64 or float, possibly inf / nan) as JSON with its type."""
-    return {"type": "float64" if isinstance(value, np.floating) else "float",
-            "value": _encode(float(value), "scalar")}
+    """A fitted float (np.float64, np.float32 or float, possibly inf / nan) as JSON with its
+    type."""
+    return {"type": _float_type_name(value), "value": _encode(float(value), "scalar")}
 
 
 def _scalar_from_json(entry, name):
@@ -125,11 +137,9 @@ def _scalar_from_json(entry, name):
     if not isinstance(value, float) and not (isinstance(value, int)
                                              and not isinstance(value, bool)):
         raise _InvalidFile(f"{name} must be a number, got {value!r}")
-    if entry["type"] == "float64":
-        return np.float64(value)
-    if entry["type"] == "float":
-        return float(value)
-    raise _InvalidFile(f"{name} has unknown type {entry['type']!r}")
+    if entry["type"] not in _FLOAT_TYPES:
+        raise _InvalidFile(f"{name} has unknown type {entry['type']!r}")
+    return _FLOAT_TYPES[entry["type"]](value)
 
 
 # ------------------------------------------------------------------------- saving
@@ -242,8 +252,8 @@ def _state(model):
                 none.append(name)
                 continue
             arrays[name] = np.asarray(value, dtype=np.float64).reshape(-1)
-            list_types[name] = (
-                "float64" if all(isinstance(v, np.floating) for v in value) else "float")
+            types = {_float_type_name(v) for v in value}
+            list_types[name] = types.pop() if len(types) == 1 else "float64"
     fitted["none"] = none
     fitted["list_types"] = list_types
 
@@ -493,10 +503,9 @@ def _build(metadata, arrays):
                 raise _InvalidFile(f"{key} is not a float64 vector")
             if key in none:
                 raise _InvalidFile(f"{key} is both None and saved")
-            kind = np.float64 if list_types[key] == "float64" else float
-            if list_types[key] not in ("float64", "float"):
+            if list_types[key] not in _FLOAT_TYPES:
                 raise _InvalidFile(f"{key} has element type {list_types[key]!r}")
-            lists[key] = [kind(v) for v in values]
+            lists[key] = [_FLOAT_TYPES[list_types[key]](v) for v in values]
     scalars = {}
     for key in OPTIONAL_SCALARS:
         if key in fitted:

@@ -949,8 +949,10 @@ def test_compatibility_doc_lists_everything():
         rows = re.findall(r"^\| `(\w+)", f.read(), re.M)
     for _, Sk in PAIRS:
         names = set(inspect.signature(Sk).parameters)
-        attributes = Sk.__doc__.split("Attributes\n    ----------\n")[1].split("\n    See Also")[0]
-        names |= set(re.findall(r"^    (\w+) :", attributes, re.M))
+        # cleandoc: Python 3.13 already strips a docstring's indentation, earlier ones do not
+        doc = inspect.cleandoc(Sk.__doc__)
+        attributes = doc.split("Attributes\n----------\n")[1].split("\nSee Also")[0]
+        names |= set(re.findall(r"^(\w+) :", attributes, re.M))
         names |= {n for n in dir(Sk) if not n.startswith("_") and callable(getattr(Sk, n))}
         names.add("__sklearn_tags__")
         missing = names - set(rows)

@@ -5,6 +5,7 @@ parallel, and GridSearchCV's fits run on the workers through joblib's dask backe
 Skipped only when dask, distributed or dask-ml is not installed (they are in the test extra).
 """
 
+import os
 import warnings
 
 import joblib
@@ -27,6 +28,17 @@ MODEL = dict(hidden_layer_sizes=(16,), random_state=0, learning_rate_init=0.01)
 
 @pytest.fixture(scope="module")
 def client():
+    # distributed's nannies write their workers' environment (OMP_NUM_THREADS=1, ...) into this
+    # process's os.environ; put it back, or every later child process would run one thread.
+    saved = dict(os.environ)
+    try:
+        yield from _client()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:

@@ -112,7 +112,8 @@ def malloc_counter(tmp_path_factory):
     if cc is None or not sys.platform.startswith("linux"):
         pytest.skip("needs a C compiler and glibc to build the malloc-counting shim")
     lib = tmp_path_factory.mktemp("shim") / "libmalloc_counter.so"
-    subprocess.run([cc, "-O2", "-shared", "-fPIC", str(SHIM_SOURCE), "-o", str(lib)], check=True)
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", str(SHIM_SOURCE), "-o", str(lib)], check=True,
+                   timeout=120)
     return lib
 
 

@@ -96,8 +96,8 @@ def main(argv=None):
 
     med = {key: statistics.median(v) for key, v in times.items()}
     labels = [label for label, _, _ in table]
-    head = [f"{label} ({loaded[label]})" if loaded[label] not in (label, "v4")
-            or label == "dispatched" else label for label in labels]
+    # the dispatched column says which variant this CPU got
+    head = [f"{label} ({loaded[label]})" if label == "dispatched" else label for label in labels]
     lines = [f"Seconds per epoch, {args.threads} threads, medians of {args.repeats} "
              "(children interleaved).", "",
              "| case | " + " | ".join(head) + " | dispatched / native | v3 vs PyTorch (AVX2) |",

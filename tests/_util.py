@@ -5,6 +5,24 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+
+def openmp_runtimes_limiting_fastnn():
+    """(every OpenMP runtime threadpoolctl lists, the ones whose limit of 1 thread also limits
+    fastnn's core): which of the process's runtimes is fastnn's."""
+    from threadpoolctl import ThreadpoolController
+
+    from fastnn import _core
+
+    controller = ThreadpoolController()
+    openmp = [lib.filepath for lib in controller.select(user_api="openmp").lib_controllers]
+    limiting = []
+    for path in openmp:
+        with controller.select(filepath=path).limit(limits=1):
+            if _core.max_threads() == 1:
+                limiting.append(path)
+    return openmp, limiting
+
+
 # fastnn's keyword-only additions to scikit-learn's parameters, with their defaults (which keep
 # scikit-learn's behaviour), in signature order.
 EXTRA_PARAMS = {

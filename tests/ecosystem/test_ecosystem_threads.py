@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastnn
 from fastnn import _core, _engine, _threads
 
-from _util import fit_quiet
+from _util import fit_quiet, openmp_runtimes_limiting_fastnn
 
 needs_openmp = pytest.mark.skipif(not _core.has_openmp, reason="fastnn built without OpenMP")
 
@@ -74,17 +74,11 @@ def test_threadpool_limits_one_limits_fastnn_and_keeps_its_model(user_api):
 def test_fastnns_openmp_runtime_is_one_threadpoolctl_finds_and_limits():
     if _core.max_threads() < 2:
         pytest.skip("needs an OpenMP limit above 1")
-    controller = ThreadpoolController()
-    openmp = controller.select(user_api="openmp").lib_controllers
+    openmp, limiting = openmp_runtimes_limiting_fastnn()
     assert openmp, threadpool_info()
-    limiting = []
-    for lib in openmp:
-        with controller.select(filepath=lib.filepath).limit(limits=1):
-            if _core.max_threads() == 1:
-                limiting.append(lib.filepath)
     # exactly one of the OpenMP runtimes threadpoolctl lists is fastnn's (scikit-learn's wheel
     # vendors another libgomp, which does not limit fastnn)
-    assert len(limiting) == 1, (limiting, [lib.filepath for lib in openmp])
+    assert len(limiting) == 1, (limiting, openmp)
     assert limiting[0] in {info["filepath"] for info in threadpool_info()}
 
 

@@ -5,14 +5,15 @@ Each scenario runs in its own Python process with a timeout, so a regression to 
 GNU OpenMP's pool causes in a fork() child fails in seconds instead of stalling the suite.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-pytestmark = [pytest.mark.subprocess, pytest.mark.skipif(
-    not hasattr(__import__("os"), "fork"), reason="needs os.fork")]
+pytestmark = [pytest.mark.subprocess,
+              pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")]
 
 PRELUDE = textwrap.dedent(
     """

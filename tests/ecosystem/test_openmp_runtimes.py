@@ -13,9 +13,11 @@ import itertools
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+TESTS = Path(__file__).resolve().parents[1]  # _util.py's folder, for the child
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 LIBRARIES = ("torch", "sklearn", "fastnn")
 
@@ -26,7 +28,6 @@ SCRIPT = textwrap.dedent(
         __import__(name)
     import hashlib, threading, warnings
     import numpy as np
-    from threadpoolctl import ThreadpoolController
     import fastnn
     from fastnn import _core
     from sklearn.neural_network import MLPRegressor
@@ -80,15 +81,11 @@ SCRIPT = textwrap.dedent(
 
     # threadpoolctl lists fastnn's OpenMP runtime among the others and limits it
     assert _core.max_threads() >= 2, "OMP_NUM_THREADS=1 in the environment?"
-    controller = ThreadpoolController()
-    openmp = controller.select(user_api="openmp").lib_controllers
-    limiting = []
-    for lib in openmp:
-        with controller.select(filepath=lib.filepath).limit(limits=1):
-            if _core.max_threads() == 1:
-                limiting.append(lib.filepath)
-    assert len(limiting) == 1, (limiting, [lib.filepath for lib in openmp])
-    print(len(openmp), "OpenMP runtimes:", *sorted(lib.filepath for lib in openmp))
+    sys.path.insert(0, sys.argv[2])
+    from _util import openmp_runtimes_limiting_fastnn
+    openmp, limiting = openmp_runtimes_limiting_fastnn()
+    assert len(limiting) == 1, (limiting, openmp)
+    print(len(openmp), "OpenMP runtimes:", *sorted(openmp))
     """
 )
 
@@ -108,8 +105,8 @@ def _orders():
 def test_every_import_order_with_other_runtimes_at_work(order):
     if _max_threads() < 2:
         pytest.skip("needs an OpenMP limit above 1")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, order], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, order, str(TESTS)], capture_output=True,
+                          text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     n_runtimes = int(proc.stdout.split()[0])
     # fastnn's and scikit-learn's libgomp at least (PyTorch's joins them where it is imported)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fastnn/activations.hpp"
 #include "fastnn/build_info.hpp"
 #include "fastnn/ceiling.hpp"
 #include "fastnn/epoch_rule.hpp"
@@ -436,10 +437,11 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
         d["flags"] = b.flags;
         d["native"] = b.native;
         d["openmp"] = b.openmp;
+        d["vector_math"] = b.vector_math;
         return d;
       },
       "How the core was built (fastnn/build_info.hpp): Eigen version and where it came from, SIMD in use, compiler, "
-      "compile options, -march=native or not, OpenMP version.");
+      "compile options, -march=native or not, OpenMP version, the vector math library.");
   const auto as_tuple = [](const CacheSizes& c) { return py::make_tuple(c.l1, c.l2, c.l3); };
   m.def(
       "gemm_cache_sizes", [as_tuple] { return as_tuple(gemm_cache_sizes()); },
@@ -454,6 +456,27 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       py::arg("l1"), py::arg("l2"), py::arg("l3"),
       "For tests only: the cache sizes Eigen's blocking uses from now on, as on a CPU reporting "
       "them.");
+  m.def(
+      "_activate",
+      [](py::array Z, const std::string& activation, double slope) {
+        // In place, as a layer's forward pass applies it (zero bias); Z may be any C-contiguous
+        // 2-D float array, at any alignment.
+        const Activation g = parse_activation(activation);
+        const auto run = [&](auto tag) {
+          using S = decltype(tag);
+          Array<S> a = Z.cast<Array<S>>();
+          if (a.ndim() != 2) throw py::value_error("Z must be a 2-D array");
+          const Vector<S> zero = Vector<S>::Zero(a.shape(1));
+          py::gil_scoped_release release;
+          add_bias_and_activate<S>(MatrixMap<S>(a.mutable_data(), a.shape(0), a.shape(1)),
+                                   ConstVectorMap<S>(zero.data(), zero.size()), g, S(slope));
+        };
+        if (py::isinstance<Array<float>>(Z)) return run(float());
+        if (py::isinstance<Array<double>>(Z)) return run(double());
+        throw py::type_error("Z must be a C-contiguous float32 or float64 array");
+      },
+      py::arg("Z"), py::arg("activation"), py::arg("slope") = 0.01,
+      "For tests only: Z <- g(Z) in place, the forward pass's activation (fastnn/activations.hpp).");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def("serial_after_fork", &serial_after_fork,
         "Whether this process is a fork() child running fastnn on one thread, its parent having "

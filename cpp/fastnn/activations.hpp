@@ -16,7 +16,7 @@ const char* activation_name(Activation g);
 bool is_hidden_activation(Activation g);
 
 // Z: (n, units) holds A·W on entry; on exit it holds g(Z + b).  b: (units)
-// One pass over Z: bias and activation fused. `slope` is leaky_relu's slope for z < 0.
+// One pass over each row of Z: bias and activation fused (tanh and exp by vector_math.hpp). `slope` is leaky_relu's slope for z < 0.
 template <class S>
 void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope);
 

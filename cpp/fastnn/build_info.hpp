@@ -12,6 +12,7 @@ struct BuildInfo {
   std::string flags;          // the core's compile options ("-O3 -march=native ...")
   bool native = false;        // built with -march=native (FASTNN_NATIVE=ON)
   int openmp = 0;             // _OPENMP (the specification's date, e.g. 201511), 0 without
+  std::string vector_math;    // what evaluates tanh and exp: "SLEEF 3.5.1 (AVX2 + FMA, ...)"
 };
 
 BuildInfo build_info();

@@ -1,6 +1,7 @@
 #include "fastnn/activations.hpp"
 
-#include <cmath>
+#include "fastnn/vector_math.hpp"
+
 #include <stdexcept>
 
 namespace fastnn {
@@ -36,24 +37,37 @@ bool is_hidden_activation(Activation g) {
 template <class S>
 void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
   // Z: (n, units)  b: (units)
+  // tanh, exp and logistic go through vector_math (SLEEF's vector functions): a row is contiguous.
   const Eigen::ArrayWrapper<Eigen::Transpose<ConstVectorMap<S>>> bias = b.transpose().array();
+  const Index units = Z.cols();
   for (Index i = 0; i < Z.rows(); ++i) {
     Eigen::ArrayWrapper<typename MatrixRef<S>::RowXpr> z = Z.row(i).array();
+    S* row = Z.row(i).data();
     switch (g) {
       case Activation::identity: z += bias; break;
-      case Activation::logistic: z = S(1) / (S(1) + (-(z + bias)).exp()); break;
-      case Activation::tanh: z = (z + bias).tanh(); break;
+      case Activation::logistic:
+        z += bias;
+        logistic_in_place(row, units);
+        break;
+      case Activation::tanh:
+        z += bias;
+        tanh_in_place(row, units);
+        break;
       case Activation::relu: z = (z + bias).max(S(0)); break;
       case Activation::leaky_relu: {
         z += bias;
         z = (z < S(0)).select(slope * z, z);
         break;
       }
-      case Activation::exp: z = (z + bias).exp(); break;
+      case Activation::exp:
+        z += bias;
+        exp_in_place(row, units);
+        break;
       case Activation::softmax: {
         z += bias;
         const S top = z.maxCoeff();
-        z = (z - top).exp();
+        z -= top;
+        exp_in_place(row, units);
         z /= z.sum();
         break;
       }

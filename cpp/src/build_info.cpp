@@ -2,6 +2,8 @@
 
 #include <Eigen/Core>
 
+#include "fastnn/vector_math.hpp"
+
 #ifndef FASTNN_EIGEN_SOURCE
 #define FASTNN_EIGEN_SOURCE "?"
 #endif
@@ -32,6 +34,7 @@ BuildInfo build_info() {
 #ifdef _OPENMP
   info.openmp = _OPENMP;
 #endif
+  info.vector_math = vector_math_library();
   return info;
 }
 

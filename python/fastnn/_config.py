@@ -73,6 +73,7 @@ def config():
         "flags": " ".join(f.replace("SHELL:", "") for f in build["flags"].split()),
         "simd": build["simd"],
         "eigen": f"{build['eigen_version']} from {build['eigen_source']}",
+        "vector_math": build["vector_math"],
         "gemm_blocking": (f"cache sizes pinned: {_cache_sizes(_core.gemm_cache_sizes())} (this CPU "
                           f"reports {_cache_sizes(_core.detected_cache_sizes())})"),
         "openmp": (f"OpenMP {build['openmp']}" if build["openmp"] else "none (serial build)"),
@@ -92,7 +93,7 @@ def config():
 def show_config(file=None):
     """Print how this fastnn was built and what it runs on: version, build (native or portable),
     compiler and flags, the SIMD instructions the core uses, Eigen (and the cache sizes its GEMM
-    blocking is pinned to), OpenMP (runtime and
+    blocking is pinned to), the library evaluating tanh and exp, OpenMP (runtime and
     thread count), the CPU, Python and the libraries fastnn works with. Paste it into a bug
     report. ``python -m fastnn`` prints the same.
 

@@ -31,35 +31,42 @@ REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference_bits.json"
 
 
 def build_key():
-    """What the recorded bits are a function of: the variant (instruction set), the compiler and
-    Eigen. None for a native build (its instructions are the building machine's)."""
+    """What the recorded bits are a function of: the variant (instruction set), the compiler,
+    Eigen and the vector math library (tanh, exp). None for a native build (its instructions are
+    the building machine's)."""
     info = _core.build_info()
     if info["native"]:
         return None
-    return f"{_variants.loaded[0] or 'portable'} | {info['compiler']} | Eigen {info['eigen_version']}"
+    vector_math = info["vector_math"].split(" (")[0]
+    return (f"{_variants.loaded[0] or 'portable'} | {info['compiler']} | "
+            f"Eigen {info['eigen_version']} | {vector_math}")
 
 
 def digests():
     """SHA-256 of the weights after a short fit whose input layer (784 wide) is deeper than one
-    GEMM block, in each dtype: Adam and SGD with momentum, 1 and 2 threads."""
+    GEMM block, in each dtype: Adam and SGD with momentum, 1 and 2 threads (relu hidden layers,
+    softmax output), and a tanh net with Adam."""
     import hashlib
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(400, 784))
     y = rng.randint(0, 10, 400)
     out = {}
+    runs = [(solver, n_threads, "relu") for solver in ("adam", "sgd") for n_threads in (1, 2)]
+    runs.append(("adam", 2, "tanh"))
     for dtype in ("float64", "float32"):
-        for solver in ("adam", "sgd"):
-            for n_threads in (1, 2):
-                model = fastnn.MLPClassifier((96, 48), solver=solver, batch_size=100, max_iter=2,
-                                             random_state=0, n_threads=n_threads)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # max_iter reached, by design
-                    model.fit(X.astype(dtype), y)
-                h = hashlib.sha256()
-                for w in model.coefs_ + model.intercepts_:
-                    h.update(np.ascontiguousarray(w).tobytes())
-                out[f"{dtype} {solver} {n_threads} thread(s)"] = h.hexdigest()[:16]
+        for solver, n_threads, activation in runs:
+            model = fastnn.MLPClassifier((96, 48), solver=solver, batch_size=100, max_iter=2,
+                                         activation=activation, random_state=0,
+                                         n_threads=n_threads)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # max_iter reached, by design
+                model.fit(X.astype(dtype), y)
+            h = hashlib.sha256()
+            for w in model.coefs_ + model.intercepts_:
+                h.update(np.ascontiguousarray(w).tobytes())
+            name = f"{dtype} {solver} {n_threads} thread(s)"
+            out[name if activation == "relu" else f"{name} {activation}"] = h.hexdigest()[:16]
     return out
 
 
@@ -70,7 +77,8 @@ def test_every_core_pins_its_cache_sizes_whatever_the_cpu_reports():
 
 def test_the_bits_follow_the_cache_sizes_so_the_pin_is_what_makes_them_the_same():
     pinned = digests()
-    assert len(set(pinned.values())) == 4  # the threads agree; dtypes and solvers do not
+    # the threads agree; dtypes, solvers and activations do not
+    assert len(set(pinned.values())) == 6
     unpinned = {}
     try:
         for cpu, sizes in OTHER_CPUS.items():

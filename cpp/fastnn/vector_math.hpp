@@ -1,0 +1,25 @@
+#pragma once
+// Elementwise transcendental functions over a contiguous span, in place: the one place the core
+// evaluates tanh, exp and the logistic function (softmax and the exp output use exp).
+//
+// With SLEEF (Debian's libsleef-dev) they are SLEEF's 1.0-ulp vector functions for the
+// instruction set this core is compiled for (AVX-512, AVX2 + FMA, SSE4.1, SSE2); without it, the
+// C library's scalar functions. Either way every element goes through the same code -- a span's
+// tail through one zero-padded vector -- so a value never depends on its position in the span,
+// the buffer's alignment or the thread count.
+#include "fastnn/types.hpp"
+
+namespace fastnn {
+
+// x: (n) -> tanh(x), exp(x), 1 / (1 + exp(-x)); each within 2 ulp of the exact value.
+template <class S>
+void tanh_in_place(S* x, Index n);
+template <class S>
+void exp_in_place(S* x, Index n);
+template <class S>
+void logistic_in_place(S* x, Index n);
+
+// "SLEEF 3.5.1 (AVX-512, 8 doubles / 16 floats per call)" or "C library (scalar)".
+const char* vector_math_library();
+
+}  // namespace fastnn

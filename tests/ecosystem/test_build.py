@@ -52,15 +52,18 @@ def test_pypi_eigen_is_a_build_requirement_only_without_a_system_eigen(monkeypat
 @pytest.mark.subprocess
 def test_pip_builds_with_pypi_eigen_when_the_system_has_none(tmp_path):
     """As on a machine with only a compiler: pip fetches cmeel-eigen from the package index and
-    the core is built against it (one portable core, to keep the build short)."""
+    the core is built against it (one portable core, to keep the build short); without SLEEF,
+    tanh and exp come from the C library."""
     env = dict(os.environ, FASTNN_SYSTEM_EIGEN="OFF", FASTNN_CPU_DISPATCH="OFF")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(tmp_path), "-v",
-         f"--config-settings=build-dir={tmp_path / 'build'}"],
+         f"--config-settings=build-dir={tmp_path / 'build'}",
+         "--config-settings=cmake.define.FASTNN_SLEEF=OFF"],
         env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert "fastnn: Eigen 3.4" in log and "from PyPI cmeel-eigen" in log, log[-3000:]
+    assert "fastnn: no SLEEF" in log, log[-3000:]
     (wheel,) = tmp_path.glob("fastnn-*.whl")
     with zipfile.ZipFile(wheel) as z:
         z.extractall(tmp_path / "site")
@@ -70,6 +73,7 @@ def test_pip_builds_with_pypi_eigen_when_the_system_has_none(tmp_path):
              "warnings.simplefilter('ignore')\n"
              "info = fastnn._core.build_info()\n"
              "assert info['eigen_source'].startswith('PyPI cmeel-eigen'), info\n"
+             "assert info['vector_math'] == 'C library (scalar)', info\n"
              + fit + "np.save(sys.argv[1], model.predict_proba(X))\n")
     run = subprocess.run([sys.executable, "-c", child, str(tmp_path / "proba.npy")],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300,

@@ -34,44 +34,56 @@ bool is_hidden_activation(Activation g) {
   return g != Activation::softmax && g != Activation::exp;
 }
 
+namespace {
+
+// f over every row of Z: over the whole buffer at once when its rows are adjacent (a plain
+// matrix), else row by row (a block of a wider matrix's columns). vector_math evaluates each
+// element alike wherever it is, so both give the same values; one call over many narrow rows
+// (a softmax over ten classes) saves a padded tail per row.
+template <class S>
+void apply_to_rows(MatrixRef<S> Z, void (*f)(S*, Index)) {
+  if (Z.outerStride() == Z.cols()) {
+    f(Z.data(), Z.size());
+  } else {
+    for (Index i = 0; i < Z.rows(); ++i) f(Z.row(i).data(), Z.cols());
+  }
+}
+
+}  // namespace
+
 template <class S>
 void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
   // Z: (n, units)  b: (units)
-  // tanh, exp and logistic go through vector_math (SLEEF's vector functions): a row is contiguous.
+  // Row by row: z += b, fused with the piecewise-linear activations; tanh, exp and logistic
+  // then go through vector_math (SLEEF's vector functions) over all rows.
   const Eigen::ArrayWrapper<Eigen::Transpose<ConstVectorMap<S>>> bias = b.transpose().array();
-  const Index units = Z.cols();
   for (Index i = 0; i < Z.rows(); ++i) {
     Eigen::ArrayWrapper<typename MatrixRef<S>::RowXpr> z = Z.row(i).array();
-    S* row = Z.row(i).data();
     switch (g) {
-      case Activation::identity: z += bias; break;
-      case Activation::logistic:
-        z += bias;
-        logistic_in_place(row, units);
-        break;
-      case Activation::tanh:
-        z += bias;
-        tanh_in_place(row, units);
-        break;
       case Activation::relu: z = (z + bias).max(S(0)); break;
-      case Activation::leaky_relu: {
+      case Activation::leaky_relu:
         z += bias;
         z = (z < S(0)).select(slope * z, z);
         break;
-      }
-      case Activation::exp:
+      case Activation::softmax:
         z += bias;
-        exp_in_place(row, units);
+        z -= z.maxCoeff();
         break;
-      case Activation::softmax: {
-        z += bias;
-        const S top = z.maxCoeff();
-        z -= top;
-        exp_in_place(row, units);
-        z /= z.sum();
-        break;
-      }
+      case Activation::identity:
+      case Activation::logistic:
+      case Activation::tanh:
+      case Activation::exp: z += bias; break;
     }
+  }
+  switch (g) {
+    case Activation::logistic: apply_to_rows<S>(Z, logistic_in_place<S>); break;
+    case Activation::tanh: apply_to_rows<S>(Z, tanh_in_place<S>); break;
+    case Activation::exp: apply_to_rows<S>(Z, exp_in_place<S>); break;
+    case Activation::softmax:
+      apply_to_rows<S>(Z, exp_in_place<S>);
+      for (Index i = 0; i < Z.rows(); ++i) Z.row(i) /= Z.row(i).sum();
+      break;
+    default: break;
   }
 }
 

@@ -33,7 +33,7 @@ from fastnn._callbacks import LbfgsIterations
 from fastnn._compat import _check_optimize_result
 from fastnn._fitted_state import epoch_state, layer_views
 from fastnn._optimizers import AdamOptimizer, SGDOptimizer
-from fastnn._threads import core_threads
+from fastnn._threads import blas_on_one_thread, core_threads
 
 __all__ = ["compute_dtype", "fit_lbfgs", "fit_stochastic", "is_core_dtype", "predict"]
 
@@ -149,14 +149,15 @@ def fit_lbfgs(model, spec, X, y, sample_weight, tasks):
         return loss, grad.astype(np.float64)
 
     iterations = LbfgsIterations(tasks) if tasks.per_iteration else None
-    opt_res = scipy.optimize.minimize(
-        loss_grad,
-        params.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        options={"maxfun": model.max_fun, "maxiter": model.max_iter, "gtol": model.tol},
-        callback=iterations,
-    )
+    with blas_on_one_thread():  # no BLAS thread spins on the cores the core's team needs
+        opt_res = scipy.optimize.minimize(
+            loss_grad,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": model.max_fun, "maxiter": model.max_iter, "gtol": model.tol},
+            callback=iterations,
+        )
     if iterations is not None:
         iterations.close()
     model.n_iter_ = _check_optimize_result("lbfgs", opt_res, model.max_iter)

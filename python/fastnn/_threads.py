@@ -15,13 +15,16 @@ import numpy as np
 
 from fastnn import _core
 
-__all__ = ["core_threads", "counted_as_running"]
+__all__ = ["blas_on_one_thread", "core_threads", "counted_as_running"]
 
 # Threads running a fastnn fit in this process: thread id -> fits it is in.
 _fitting_threads = {}
 _fitting_threads_lock = threading.Lock()
 # In a fork() child the core may have to run on one thread (fastnn/parallel.hpp): warn once.
 _serial_warning_due = False
+# threadpoolctl's view of the BLAS libraries loaded (made at the first L-BFGS fit: finding them
+# takes ~1 ms, limiting them through it ~30 us).
+_blas_controller = None
 
 
 def _after_fork_in_child():
@@ -91,3 +94,23 @@ def core_threads(n_threads):
     # The core takes a C int, and never runs more threads than it has work blocks for:
     # a larger request (>= 2**31 was a TypeError from the binding) means "as many as useful".
     return min(int(n_threads), np.iinfo(np.int32).max)
+
+
+def blas_on_one_thread():
+    """Context manager: the BLAS libraries of numpy and scipy (OpenBLAS, MKL, ...) run on one
+    thread inside it, through threadpoolctl.
+
+    For scipy's L-BFGS-B between the core's loss-and-gradient evaluations: its vector
+    operations on the parameters gain nothing from BLAS threads, and a woken OpenBLAS thread
+    keeps spinning for ~0.1 s after each call, on the cores the core's team needs -- its threads
+    then wait for one another at every barrier (measured: digits, 2 threads, 290 ms a fit with
+    OpenBLAS threads woken vs 98 ms without). The parameters' values do not depend on it:
+    OpenBLAS's level-1 routines thread only vectors of over 10,000 entries, and where they do,
+    one thread sums in one fixed order.
+    """
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")

@@ -104,3 +104,17 @@ def test_feature_names_are_still_checked_for_plain_arrays():
         clf = fastnn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         clf.predict(X.to_numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_finite_check_finds_any_nonfinite_value_anywhere(dtype):
+    from fastnn import _core
+
+    for n in (1, 2, 15, 16, 17, 33):
+        X = np.full((1, n), np.finfo(dtype).max, dtype=dtype)  # huge is finite
+        assert _core.all_finite(X)
+        for j in range(n):
+            for bad in (np.nan, np.inf, -np.inf):
+                Y = X.copy()
+                Y[0, j] = bad
+                assert not _core.all_finite(Y), (n, j, bad)

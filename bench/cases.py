@@ -50,7 +50,7 @@ class Case:
     batch_size: int
     epochs: int  # fastnn's epochs (and the peers', unless peer_epochs is set)
     peer_epochs: int | None = None  # fewer epochs for slow peers; time is reported per epoch
-    activation: str = "relu"  # hidden activation: "relu" or "logistic"
+    activation: str = "relu"  # hidden activation: "relu", "tanh" or "logistic"
     solver: str = "adam"  # "adam" (lr 1e-3) or "sgd" (lr sgd_lr, no momentum)
     sgd_lr: float = 0.05
     multilabel: bool = False  # y is an indicator matrix: logistic outputs, binary log-loss
@@ -99,6 +99,10 @@ CASES = {
         Case("wide", 16384, 1024, (2048, 2048), 10, 512, epochs=2),
         Case("higham", 10, 2, (2, 3), 2, 1, epochs=10_000, peer_epochs=1000,
              activation="logistic", solver="sgd", sgd_lr=0.05, multilabel=True),
+        # a deep net of one shape per activation: the same products, so the GFLOP/s differ only
+        # by what the activations (and their derivatives) cost
+        *(Case(f"deep_{activation}", 20000, 64, (256, 256, 256), 10, 200, epochs=3,
+               activation=activation) for activation in ("relu", "tanh", "logistic")),
     ]
 }
 

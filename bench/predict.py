@@ -1,5 +1,6 @@
 """Inference: single-row ``predict`` latency and ``predict_proba`` on many rows, on models
-fitted on the `small` case."""
+fitted on the `small` case, in float32 and in float64 (the models fitted on the data in that
+dtype; PyTorch's float32 model converted with ``.double()``)."""
 
 import statistics
 import time
@@ -38,11 +39,27 @@ def bench_predict(threads_list, systems, quick, log):
     X, y = case.data()
     calls = 200 if quick else 2000
     n_big = 10_000 if quick else 100_000
-    X_big, _ = gaussian_blobs(n_big, case.n_features, case.n_classes, seed=SEED + 1)
-    single_rows = [X[i:i + 1] for i in range(1000)]
+    X_big32, _ = gaussian_blobs(n_big, case.n_features, case.n_classes, seed=SEED + 1)
     epochs = 1 if quick else 5
-    models = {s: TIMERS[s](case, X, y, 1, epochs).model for s in systems}
+    rows = []
+    for dtype in ("float32", "float64"):
+        X_big = X_big32.astype(dtype)
+        single_rows = [X[i:i + 1].astype(dtype) for i in range(1000)]
+        models = {}
+        for system in systems:
+            if system == "PyTorch":
+                models[system] = TIMERS[system](case, X, y, 1, epochs).model
+                if dtype == "float64":
+                    models[system] = models[system].double()
+            else:
+                models[system] = TIMERS[system](case, X.astype(dtype), y, 1, epochs).model
+        rows += _bench_models(models, dtype, single_rows, X_big, threads_list, systems, calls,
+                              quick, log)
+    return rows
 
+
+def _bench_models(models, dtype, single_rows, X_big, threads_list, systems, calls, quick, log):
+    case = CASES["small"]
     rows = []
     for threads in threads_list:
         for system in systems:
@@ -58,9 +75,9 @@ def bench_predict(threads_list, systems, quick, log):
             with threadpool_limits(limits=threads):
                 latency = _median_us(predict, single_rows, calls)
                 proba_ms = _median_us(proba, [X_big], 3 if quick else 7) / 1000.0
-            log(f"  predict {threads} thr  {system:<12}: 1 row {latency:8.1f} µs, "
-                f"predict_proba {n_big} rows {proba_ms:8.2f} ms")
-            rows.append(dict(case=case.name, threads=threads, system=system,
+            log(f"  predict {dtype} {threads} thr  {system:<12}: 1 row {latency:8.1f} µs, "
+                f"predict_proba {len(X_big)} rows {proba_ms:8.2f} ms")
+            rows.append(dict(case=case.name, dtype=dtype, threads=threads, system=system,
                              predict_1row_us=latency, predict_proba_ms=proba_ms,
-                             proba_rows=n_big, calls=calls))
+                             proba_rows=len(X_big), calls=calls))
     return rows

@@ -91,12 +91,31 @@ def training_table(res):
 
 
 def predict_table(res):
-    out = ["| threads | system | single-row predict (median µs) "
+    out = ["| dtype | threads | system | single-row predict (median µs) "
            f"| predict_proba {res['predict'][0]['proba_rows'] if res['predict'] else ''} rows (ms) "
-           "| target |", "| --: | --- | --: | --: | --- |"]
+           "| target |", "| --- | --: | --- | --: | --: | --- |"]
     for p in res["predict"]:
-        out.append(f"| {p['threads']} | {p['system']} | {p['predict_1row_us']:.1f} "
-                   f"| {p['predict_proba_ms']:.2f} | {p.get('target', '')} |")
+        out.append(f"| {p.get('dtype', 'float32')} | {p['threads']} | {p['system']} "
+                   f"| {p['predict_1row_us']:.1f} | {p['predict_proba_ms']:.2f} "
+                   f"| {p.get('target', '')} |")
+    return out
+
+
+def everyday_table(res):
+    out = ["| data (float64) | solver | threads | fastnn | scikit-learn | speed-up | n_iter_ "
+           "(fastnn / scikit-learn) | score (fastnn / scikit-learn) | target |",
+           "| --- | --- | --: | --: | --: | --: | --: | --: | --- |"]
+    for r in res.get("everyday", []):
+        f, k = r["fastnn"], r["scikit_learn"]
+        out.append(f"| {r['dataset']} | {r['solver']} | {r['threads']} | {_fmt_sec(f['seconds'])} "
+                   f"| {_fmt_sec(k['seconds'])} | {r['speedup']:.2f}× "
+                   f"| {f['n_iter']} / {k['n_iter']} | {f['score']:.4f} / {k['score']:.4f} "
+                   f"| {r.get('target', '')} |")
+    a = res.get("after_blas")
+    if a:
+        out += ["", f"fastnn's digits `adam` fit, {a['threads']} threads: "
+                f"{_fmt_sec(a['quiet'])} after a pause, {_fmt_sec(a['after BLAS'])} right after a "
+                f"numpy matrix product ({a['ratio']:.2f}×). {a.get('target', '')}"]
     return out
 
 
@@ -141,6 +160,8 @@ def render_markdown(res):
              *case_lines(res), "", "## Training (seconds per epoch = median fit time / epochs)",
              "", *training_table(res), "",
              "## Inference (models fitted on `small`)", "", *predict_table(res), "",
+             "## Everyday fits (scikit-learn's defaults, float64; median fit time)", "",
+             *everyday_table(res), "",
              "## Memory (fit `mnist`, one epoch, fresh process)", "", *memory_table(res), "",
              "## Targets", ""]
     for t in res["targets"]:

@@ -14,7 +14,7 @@ each repeat so machine noise hits all of them, and the median fit time over the 
 reported per epoch. See bench/README.md for the columns and for where each part lives.
 
 This file only parses the options and runs the parts in order: cases.py (the workloads),
-ceiling.py (GEMM ceilings), systems.py (training), predict.py, memory.py, targets.py,
+ceiling.py (GEMM ceilings), systems.py (training), predict.py, everyday.py, memory.py, targets.py,
 report.py (results.md, the plot), machine.py (the header).
 """
 
@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, however run
 
 from cases import CASES  # noqa: E402
+from everyday import bench_everyday  # noqa: E402
 from ceiling import combine_ceilings, gemm_ceilings  # noqa: E402
 from machine import core_build_time, machine_info  # noqa: E402
 from memory import bench_memory  # noqa: E402
@@ -92,6 +93,9 @@ def main(argv=None):
         rows += bench_case(case, args.thread_list, args.repeats, systems, log)
     log("predict ...")
     predict_rows = bench_predict(args.thread_list, systems, args.quick, log)
+    log("everyday fits ...")
+    everyday_rows, after_blas = bench_everyday(max(args.thread_list), args.repeats, args.quick,
+                                               log)
     log("memory ...")
     memory_rows = bench_memory(systems, max(args.thread_list), args.quick, log)
     for m in memory_rows:
@@ -106,12 +110,14 @@ def main(argv=None):
                      " the timings used the build loaded at start, the memory subprocesses"
                      " the new one.")
 
-    targets = evaluate_targets(rows, ceilings["gflops"], predict_rows, memory_rows)
+    targets = evaluate_targets(rows, ceilings["gflops"], predict_rows, memory_rows,
+                               everyday_rows, after_blas)
     res = dict(
         command=" ".join(["python bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
         quick=args.quick, threads=args.thread_list, repeats=args.repeats, machine=machine,
         ceilings=ceilings, cases=[c.summary() for c in cases],
-        rows=rows, predict=predict_rows, memory=memory_rows, targets=targets, notes=notes,
+        rows=rows, predict=predict_rows, everyday=everyday_rows, after_blas=after_blas,
+        memory=memory_rows, targets=targets, notes=notes,
         wall_seconds=time.perf_counter() - t_start,
     )
     markdown = render_markdown(res)

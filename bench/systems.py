@@ -57,9 +57,10 @@ def glorot_uniform_layers(case, seed=SEED):
 
 
 def build_torch_mlp(case):
-    """Linear + ReLU (sigmoid for 'logistic') layers with scikit-learn's initial weights;
-    outputs are logits (softmax / sigmoid live in the loss)."""
-    act = torch.nn.Sigmoid if case.activation == "logistic" else torch.nn.ReLU
+    """Linear + the case's activation layers with scikit-learn's initial weights; outputs are
+    logits (softmax / sigmoid live in the loss)."""
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "logistic": torch.nn.Sigmoid}[
+        case.activation]
     modules = []
     for coef, intercept in glorot_uniform_layers(case):
         linear = torch.nn.Linear(*coef.shape)

@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules, however run
 
 from cases import CASES  # noqa: E402
-from everyday import bench_everyday  # noqa: E402
 from ceiling import combine_ceilings, gemm_ceilings  # noqa: E402
+from everyday import bench_everyday  # noqa: E402
 from machine import core_build_time, machine_info  # noqa: E402
 from memory import bench_memory  # noqa: E402
 from predict import bench_predict  # noqa: E402

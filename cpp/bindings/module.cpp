@@ -58,10 +58,10 @@ struct CsrArrays {
 // X as the core sees it: a C-contiguous 2-D array of S, or a CsrArrays<S>. Never converted.
 template <class S>
 FeatureMatrix<S> feature_matrix(const py::object& X) {
-  if (py::isinstance<CsrArrays<S>>(X)) return FeatureMatrix<S>(X.cast<const CsrArrays<S>&>().view);
-  if (py::isinstance<Array<S>>(X)) {
+  if (py::isinstance<Array<S>>(X)) {  // first: numpy's check is cheaper than a class lookup
     return FeatureMatrix<S>(matrix_view(py::reinterpret_borrow<Array<S>>(X), "X"));
   }
+  if (py::isinstance<CsrArrays<S>>(X)) return FeatureMatrix<S>(X.cast<const CsrArrays<S>&>().view);
   throw py::type_error("X must be a C-contiguous 2-D array of dtype " +
                        std::string(py::str(py::dtype::of<S>())) + " or a CSR matrix of it");
 }
@@ -179,8 +179,95 @@ double loss_and_gradient(Trainer<S>& trainer, const Array<S>& params, const py::
   return trainer.loss_and_gradient(g, p, x, y, w, epoch);
 }
 
+// A fitted network's layers viewed in the arrays that hold them, which it keeps alive: the
+// arrays are converted and checked once, then each call checks only that they still have the
+// shapes and buffers it viewed (an array reshaped or resized in place is refused).
 template <class S>
-void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) {
+struct Predictor {
+  std::vector<Array<S>> coefs, intercepts;
+  LayerViews<S> net;
+
+  Predictor(std::vector<Array<S>> coefs_, std::vector<Array<S>> intercepts_,
+            const std::string& hidden_activation, const std::string& output_activation,
+            double leaky_slope, const std::vector<bool>& residual)
+      : coefs(std::move(coefs_)),
+        intercepts(std::move(intercepts_)),
+        net{{}, parse_activation(hidden_activation), parse_activation(output_activation),
+            leaky_slope, std::vector<char>(residual.begin(), residual.end())} {
+    if (coefs.size() != intercepts.size()) {
+      throw py::value_error("coefs_ and intercepts_ must have the same length");
+    }
+    for (size_t l = 0; l < coefs.size(); ++l) {
+      net.layers.push_back({matrix_view(coefs[l], "coefs_[i]"),
+                            vector_view(intercepts[l], "intercepts_[i]")});
+    }
+    net.validate();
+  }
+
+  // Whether every array still has the buffer and shape this predictor viewed.
+  bool views_current() const {
+    for (size_t l = 0; l < coefs.size(); ++l) {
+      const DenseLayer<S>& layer = net.layers[l];
+      if (coefs[l].data() != layer.W.data() || coefs[l].ndim() != 2 ||
+          coefs[l].shape(0) != layer.W.rows() || coefs[l].shape(1) != layer.W.cols() ||
+          intercepts[l].data() != layer.b.data() || intercepts[l].ndim() != 1 ||
+          intercepts[l].shape(0) != layer.b.size()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  py::object operator()(const py::object& X, int n_threads, bool check_finite) const {
+    if (!views_current()) {
+      throw py::value_error("a layer's array was reshaped or resized in place");
+    }
+    const FeatureMatrix<S> x = feature_matrix<S>(X);
+    if (x.cols() != net.n_features()) {
+      throw py::value_error("X has " + std::to_string(x.cols()) +
+                            " features, but the network expects " +
+                            std::to_string(net.n_features()));
+    }
+    if (check_finite && !x.sparse() && !all_finite<S>(x.dense())) return py::none();
+    Array<S> out({x.rows(), net.n_outputs()});
+    MatrixMap<S> y(out.mutable_data(), x.rows(), net.n_outputs());
+    if (x.rows() < kReleaseGilRows) {  // microseconds: not worth handing the GIL over
+      predict<S>(y, net, x, n_threads);
+    } else {
+      py::gil_scoped_release release;
+      predict<S>(y, net, x, n_threads);
+    }
+    return std::move(out);
+  }
+
+  // The output for X when X is what the estimator's fast path reads as it is -- a C-contiguous
+  // 2-D array of S with rows and this network's width, all finite -- else None; False when
+  // the lists `coefs_` / `intercepts_` no longer hold the arrays this predictor views, as it
+  // viewed them.
+  py::object plain(const py::object& X, const py::list& coefs_now, const py::list& intercepts_now,
+                   int n_threads) const {
+    if (size_t(py::len(coefs_now)) != coefs.size() ||
+        size_t(py::len(intercepts_now)) != intercepts.size()) {
+      return py::bool_(false);
+    }
+    for (size_t l = 0; l < coefs.size(); ++l) {
+      if (coefs_now[l].ptr() != coefs[l].ptr() || intercepts_now[l].ptr() != intercepts[l].ptr()) {
+        return py::bool_(false);
+      }
+    }
+    if (!views_current()) return py::bool_(false);
+    if (!py::isinstance<Array<S>>(X)) return py::none();
+    const auto a = py::reinterpret_borrow<Array<S>>(X);
+    if (a.ndim() != 2 || a.shape(0) < 1 || a.shape(1) != net.n_features()) return py::none();
+    return (*this)(X, n_threads, true);
+  }
+
+  static constexpr Index kReleaseGilRows = 16;
+};
+
+template <class S>
+void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name,
+                const char* predictor_name) {
   py::class_<CsrArrays<S>>(m, csr_name, "A CSR matrix's buffers, validated, viewed in place.")
       .def(py::init<Array<S>, py::array_t<std::int32_t, py::array::c_style>,
                     py::array_t<std::int64_t, py::array::c_style>, Index>(),
@@ -252,36 +339,31 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name) 
       "all_finite", [](const Array<S>& X) { return all_finite<S>(matrix_view(X, "X")); },
       py::arg("X").noconvert(), "True when no entry of the 2-D array X is NaN or inf.");
 
+  py::class_<Predictor<S>>(m, predictor_name,
+                           "A fitted network's layers viewed in the arrays that hold them (kept "
+                           "alive, read in place), for repeated prediction.")
+      .def(py::init<std::vector<Array<S>>, std::vector<Array<S>>, const std::string&,
+                    const std::string&, double, const std::vector<bool>&>(),
+           py::arg("coefs").noconvert(), py::arg("intercepts").noconvert(),
+           py::arg("hidden_activation"), py::arg("output_activation"), py::arg("leaky_slope"),
+           py::arg("residual") = std::vector<bool>{})
+      .def("__call__", &Predictor<S>::operator(), py::arg("X"), py::arg("n_threads") = 0,
+           py::arg("check_finite") = false,
+           "The network's output for X (output activation applied); None when check_finite "
+           "and dense X holds a NaN or an infinity.")
+      .def("plain", &Predictor<S>::plain, py::arg("X"), py::arg("coefs"), py::arg("intercepts"),
+           py::arg("n_threads") = 0,
+           "The output for X when X is a finite C-contiguous 2-D array of this dtype and width "
+           "with rows, else None; False when the lists coefs / intercepts do not hold the "
+           "arrays this predictor views.");
   m.def(
       "predict",
-      [](const std::vector<Array<S>>& coefs, const std::vector<Array<S>>& intercepts,
+      [](std::vector<Array<S>> coefs, std::vector<Array<S>> intercepts,
          const std::string& hidden_activation, const std::string& output_activation,
          double leaky_slope, const py::object& X, int n_threads,
          const std::vector<bool>& residual) {
-        if (coefs.size() != intercepts.size()) {
-          throw py::value_error("coefs_ and intercepts_ must have the same length");
-        }
-        LayerViews<S> net{{}, parse_activation(hidden_activation),
-                          parse_activation(output_activation), leaky_slope,
-                          std::vector<char>(residual.begin(), residual.end())};
-        for (size_t l = 0; l < coefs.size(); ++l) {
-          net.layers.push_back({matrix_view(coefs[l], "coefs_[i]"),
-                                vector_view(intercepts[l], "intercepts_[i]")});
-        }
-        net.validate();
-        const FeatureMatrix<S> x = feature_matrix<S>(X);
-        if (x.cols() != net.n_features()) {
-          throw py::value_error("X has " + std::to_string(x.cols()) +
-                                " features, but the network expects " +
-                                std::to_string(net.n_features()));
-        }
-        Array<S> out({x.rows(), net.n_outputs()});
-        MatrixMap<S> y(out.mutable_data(), x.rows(), net.n_outputs());
-        {
-          py::gil_scoped_release release;
-          predict<S>(y, net, x, n_threads);
-        }
-        return out;
+        return Predictor<S>(std::move(coefs), std::move(intercepts), hidden_activation,
+                            output_activation, leaky_slope, residual)(X, n_threads, false);
       },
       py::arg("coefs").noconvert(), py::arg("intercepts").noconvert(),
       py::arg("hidden_activation"), py::arg("output_activation"), py::arg("leaky_slope"),
@@ -391,8 +473,8 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       .def_readonly("no_improvement_count", &EpochRule::no_improvement_count)
       .def_readonly("samples_seen", &EpochRule::samples_seen)
       .def_readonly("stopped", &EpochRule::stopped);
-  bind_dtype<float>(m, "Trainer32", "CsrMatrix32");
-  bind_dtype<double>(m, "Trainer64", "CsrMatrix64");
+  bind_dtype<float>(m, "Trainer32", "CsrMatrix32", "Predictor32");
+  bind_dtype<double>(m, "Trainer64", "CsrMatrix64", "Predictor64");
   m.def(
       "output_activation_for",
       [](const std::string& loss) { return activation_name(output_activation_for(parse_loss(loss))); },

@@ -19,6 +19,7 @@ trajectory up to rounding.
 """
 
 import warnings
+import weakref
 from itertools import chain
 
 import numpy as np
@@ -115,20 +116,78 @@ def _core_inputs(X, y, sample_weight, dtype):
 
 
 # --------------------------------------------------------------------------------- predict
-def predict(model, X, residual_layers):
-    """The network's output for validated X (output activation applied)."""
+_PREDICTOR_CLASSES = {np.dtype(np.float32): _core.Predictor32,
+                      np.dtype(np.float64): _core.Predictor64}
+# A model's Predictor and its key: a fitted model's layers are converted and checked once,
+# not at every prediction (most of a single-row predict's cost otherwise). The key holds the
+# layer arrays' identities and what else the network is made of, so replacing an array or a
+# parameter makes a new Predictor; the core checks at each call that the arrays it views were
+# not reshaped or resized in place, and in-place edits of their values are read as they are.
+_PREDICTORS = {}  # id(model) -> _CachedPredictor, removed when the model is collected
+
+
+class _CachedPredictor:
+    __slots__ = ("key", "params", "predictor")
+
+    def __init__(self, key, params, predictor):
+        self.key, self.params, self.predictor = key, params, predictor
+
+
+def _network_params(model):
+    """What a model's network is made of besides its layer arrays (predict_plain compares the
+    same tuple inline)."""
+    return model.activation, model.out_activation_, model.leaky_relu_slope, model.residual
+
+
+def _predictor(model, dtype, residual_layers):
+    key = (dtype, _network_params(model), tuple(residual_layers), tuple(map(id, model.coefs_)),
+           tuple(map(id, model.intercepts_)))
+    entry = _PREDICTORS.get(id(model))
+    if entry is not None and entry.key == key:
+        return entry.predictor
+    coefs, intercepts = model.coefs_, model.intercepts_
+    core_coefs = _as_core_arrays(coefs, dtype)
+    core_intercepts = _as_core_arrays(intercepts, dtype)
+    predictor = _PREDICTOR_CLASSES[dtype](
+        core_coefs, core_intercepts, model.activation, model.out_activation_,
+        float(model.leaky_relu_slope), residual_layers,
+    )
+    if core_coefs is coefs and core_intercepts is intercepts:  # read in place: keep it
+        if entry is None:
+            weakref.finalize(model, _PREDICTORS.pop, id(model), None)
+        _PREDICTORS[id(model)] = _CachedPredictor(key, key[1], predictor)
+    return predictor
+
+
+def predict_plain(model, X, residual_layers):
+    """The output for an ndarray X that needs no conversion and no validation (C-contiguous,
+    finite, of the model's dtype and width): single-row prediction's path, which checks all of
+    that in one call to the core. None for any other X."""
+    entry = _PREDICTORS.get(id(model))
+    if entry is not None and entry.params == (model.activation, model.out_activation_,
+                                              model.leaky_relu_slope, model.residual):
+        out = entry.predictor.plain(X, model.coefs_, model.intercepts_,
+                                    core_threads(model.n_threads))
+        if out is not False:
+            return out
+    # no Predictor yet, or a stale one: (re)build it and ask again
+    predictor = _predictor(model, model.coefs_[0].dtype, residual_layers())
+    out = predictor.plain(X, model.coefs_, model.intercepts_, core_threads(model.n_threads))
+    return None if out is False else out  # False: layers the core cannot read in place
+
+
+def predict(model, X, residual_layers, check_finite=False):
+    """The network's output for validated X (output activation applied).
+
+    With check_finite, X is a C-contiguous float ndarray of the model's width (the fast path
+    of ``_forward_pass_fast``), and the result is None when X holds a NaN or an infinity."""
     dtype = X.dtype
     if dtype != model.coefs_[0].dtype:
         dtype = compute_dtype(dtype, model.coefs_[0].dtype)
-    return _core.predict(
-        _as_core_arrays(model.coefs_, dtype),
-        _as_core_arrays(model.intercepts_, dtype),
-        model.activation,
-        model.out_activation_,
-        float(model.leaky_relu_slope),
-        _as_core_matrix(X, dtype),
-        core_threads(model.n_threads),
-        residual_layers,
+    elif check_finite:  # read as it is
+        return _predictor(model, dtype, residual_layers)(X, core_threads(model.n_threads), True)
+    return _predictor(model, dtype, residual_layers)(
+        _as_core_matrix(X, dtype), core_threads(model.n_threads), check_finite
     )
 
 

@@ -21,7 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastnn import _core, _engine
+from fastnn import _engine
 from fastnn._callbacks import FitTasks
 from fastnn._compat import (
     CallbackSupportMixin,
@@ -91,10 +91,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             check_is_fitted(self)
 
     def _plain_input(self, X):
-        """X itself when it is an array the core reads as is and ``validate_data`` would return
-        unchanged (a finite, C-contiguous float ndarray of the fitted width, no feature names to
-        check); None otherwise. Single-row prediction then costs microseconds, not ~100."""
-        if (
+        """Whether X is an array the core reads as is and ``validate_data`` would return
+        unchanged if it is finite (a C-contiguous float ndarray of the fitted width with rows,
+        no feature names to check; the core checks finiteness)."""
+        return (
             type(X) is np.ndarray
             and X.ndim == 2
             and _engine.is_core_dtype(X.dtype)
@@ -102,10 +102,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
             and "feature_names_in_" not in self.__dict__
-            and _core.all_finite(X)
-        ):
-            return X
-        return None
+        )
 
     def _residual_layers(self):
         """Per weight layer, whether it is residual (empty without ``residual``)."""
@@ -117,12 +114,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         """The network's output for X (output activation applied). The core reads every
         ``coefs_[i]`` / ``intercepts_[i]`` where it lies (memmaps included): nothing is packed."""
         if check_input:
-            plain = self._plain_input(X)
-            X = (
-                plain if plain is not None
-                else validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-            )
-        return _engine.predict(self, X, self._residual_layers() if self.residual else [])
+            if type(X) is np.ndarray and "feature_names_in_" not in self.__dict__:
+                # an array validate_data would return unchanged (if finite; the core checks)
+                out = _engine.predict_plain(self, X, self._residual_layers)
+                if out is not None:
+                    return out
+                if self._plain_input(X):  # another float dtype than the model's
+                    out = _engine.predict(self, X, self._residual_layers(), check_finite=True)
+                    if out is not None:
+                        return out
+            # anything else, and a NaN or inf (for scikit-learn's message)
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return _engine.predict(self, X, self._residual_layers())
 
     # -- fitting ------------------------------------------------------------------------------
 

@@ -118,3 +118,61 @@ def test_the_finite_check_finds_any_nonfinite_value_anywhere(dtype):
                 Y = X.copy()
                 Y[0, j] = bad
                 assert not _core.all_finite(Y), (n, j, bad)
+
+
+def test_replaced_layers_and_parameters_reach_predictions(fitted):
+    """Prediction reuses the core's view of the layers (fastnn._engine._PREDICTORS) only while
+    the model still holds the same arrays and network parameters."""
+    clf, X = fitted
+    x1 = X[:1].copy()
+    before = clf.predict_proba(x1)
+    reference = fastnn.to_sklearn(clf)  # scikit-learn's own forward pass on the same weights
+    clf.coefs_[0] = clf.coefs_[0] * 3.0  # a new array in the same list
+    reference.coefs_[0] = reference.coefs_[0] * 3.0
+    np.testing.assert_allclose(clf.predict_proba(x1), reference.predict_proba(x1), rtol=1e-12)
+    assert not np.allclose(clf.predict_proba(x1), before)
+    clf.intercepts_ = [b + 1.0 for b in clf.intercepts_]  # a new list
+    reference.intercepts_ = [b + 1.0 for b in reference.intercepts_]
+    np.testing.assert_allclose(clf.predict_proba(x1), reference.predict_proba(x1), rtol=1e-12)
+    clf.activation = reference.activation = "tanh"  # a parameter of the network
+    np.testing.assert_allclose(clf.predict_proba(x1), reference.predict_proba(x1), rtol=1e-12)
+    np.testing.assert_allclose(clf.predict_proba(X), reference.predict_proba(X), rtol=1e-12)
+
+
+def test_a_layer_reshaped_in_place_is_refused_not_read_out_of_bounds(fitted):
+    clf, X = fitted
+    clf.predict(X[:1])  # the core now views the arrays
+    clf.coefs_[0].shape = (clf.coefs_[0].shape[1], clf.coefs_[0].shape[0])
+    with pytest.raises(ValueError):
+        clf.predict(X[:1])
+    with pytest.raises(ValueError):
+        clf.predict(X)
+
+
+def test_the_view_of_a_collected_model_is_released():
+    import gc
+
+    from fastnn import _engine
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(50, 4)), rng.randint(0, 2, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = fastnn.MLPClassifier((5,), max_iter=2, random_state=0).fit(X, y)
+    clf.predict(X[:1])
+    key = id(clf)
+    assert key in _engine._PREDICTORS
+    del clf
+    gc.collect()
+    assert key not in _engine._PREDICTORS
+
+
+def test_float32_rows_on_a_float64_model_and_nonfinite_rows(fitted):
+    clf, X = fitted
+    np.testing.assert_allclose(clf.predict_proba(X[:3].astype(np.float32)),
+                               clf.predict_proba(X[:3].astype(np.float32).astype(np.float64)),
+                               rtol=1e-12)
+    bad = X[:2].copy()
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(bad)

@@ -229,6 +229,11 @@ struct Predictor {
                             std::to_string(net.n_features()));
     }
     if (check_finite && !x.sparse() && !all_finite<S>(x.dense())) return py::none();
+    return output(x, n_threads);
+  }
+
+  // The output for X, whose width has been checked.
+  Array<S> output(const FeatureMatrix<S>& x, int n_threads) const {
     Array<S> out({x.rows(), net.n_outputs()});
     MatrixMap<S> y(out.mutable_data(), x.rows(), net.n_outputs());
     if (x.rows() < kReleaseGilRows) {  // microseconds: not worth handing the GIL over
@@ -237,7 +242,7 @@ struct Predictor {
       py::gil_scoped_release release;
       predict<S>(y, net, x, n_threads);
     }
-    return std::move(out);
+    return out;
   }
 
   // The output for X when X is what the estimator's fast path reads as it is -- a C-contiguous
@@ -259,7 +264,9 @@ struct Predictor {
     if (!py::isinstance<Array<S>>(X)) return py::none();
     const auto a = py::reinterpret_borrow<Array<S>>(X);
     if (a.ndim() != 2 || a.shape(0) < 1 || a.shape(1) != net.n_features()) return py::none();
-    return (*this)(X, n_threads, true);
+    const ConstMatrixMap<S> x(a.data(), a.shape(0), a.shape(1));
+    if (!all_finite<S>(x)) return py::none();
+    return output(FeatureMatrix<S>(x), n_threads);
   }
 
   static constexpr Index kReleaseGilRows = 16;

@@ -20,6 +20,7 @@ __all__ = ["blas_on_one_thread", "core_threads", "counted_as_running"]
 # Threads running a fastnn fit in this process: thread id -> fits it is in.
 _fitting_threads = {}
 _fitting_threads_lock = threading.Lock()
+_INT32_MAX = int(np.iinfo(np.int32).max)  # (np.iinfo costs ~1 µs a call: once here)
 # In a fork() child the core may have to run on one thread (fastnn/parallel.hpp): warn once.
 _serial_warning_due = False
 # threadpoolctl's view of the BLAS libraries loaded (made at the first L-BFGS fit: finding them
@@ -93,7 +94,7 @@ def core_threads(n_threads):
         return shared_core_threads()
     # The core takes a C int, and never runs more threads than it has work blocks for:
     # a larger request (>= 2**31 was a TypeError from the binding) means "as many as useful".
-    return min(int(n_threads), np.iinfo(np.int32).max)
+    return min(int(n_threads), _INT32_MAX)
 
 
 def blas_on_one_thread():

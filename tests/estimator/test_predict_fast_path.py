@@ -142,7 +142,9 @@ def test_replaced_layers_and_parameters_reach_predictions(fitted):
 def test_a_layer_reshaped_in_place_is_refused_not_read_out_of_bounds(fitted):
     clf, X = fitted
     clf.predict(X[:1])  # the core now views the arrays
-    clf.coefs_[0].shape = (clf.coefs_[0].shape[1], clf.coefs_[0].shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # numpy >= 2.5 deprecates it
+        clf.coefs_[0].shape = (clf.coefs_[0].shape[1], clf.coefs_[0].shape[0])
     with pytest.raises(ValueError):
         clf.predict(X[:1])
     with pytest.raises(ValueError):

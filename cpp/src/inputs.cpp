@@ -1,5 +1,7 @@
 #include "fastnn/inputs.hpp"
 
+#include "fastnn/lanes.hpp"
+
 #include <stdexcept>
 
 namespace fastnn {
@@ -24,21 +26,10 @@ void CsrMatrix<S>::validate(Index nnz) const {
 
 template <class S>
 bool all_finite(ConstMatrixMap<S> X) {
-  // x · 0 is 0 for a finite x and NaN for ±inf and NaN, so sixteen lanes of such products, summed,
-  // stay 0 exactly when every x is finite: one vectorised pass, no branch per element (Eigen's
+  // x · 0 is 0 for a finite x and NaN for ±inf and NaN, so the sum of such products stays 0
+  // exactly when every x is finite: one vectorised pass, no branch per element (Eigen's
   // allFinite compares element by element, ~10x slower).
-  constexpr Index kLanes = 16;
-  using Lanes = Eigen::Array<S, kLanes, 1>;
-  const S* x = X.data();
-  const Index n = X.size();
-  Lanes lanes = Lanes::Zero();
-  Index i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    lanes += Eigen::Map<const Lanes, Eigen::Unaligned>(x + i) * S(0);
-  }
-  S tail = 0;
-  for (; i < n; ++i) tail += x[i] * S(0);
-  return lanes.sum() + tail == S(0);
+  return sum_in_lanes(X.data(), X.size(), [](const auto& v) { return v * S(0); }) == S(0);
 }
 
 template <class S>

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fastnn/kernels.hpp"
+#include "fastnn/lanes.hpp"
 #include "fastnn/losses.hpp"
 #include "fastnn/parallel.hpp"
 
@@ -91,23 +92,10 @@ double sum_in_order(const S* w, Index n) {
   return sum;
 }
 
-// Σ x_i², in S: sixteen running sums over the lanes i mod 16 (fixed-size packets loaded
-// unaligned, so lane k always holds the same terms), then the lanes and the tail in order.
-// x: (n)
+// Σ x_i², in S, in lanes (fastnn/lanes.hpp).  x: (n)
 template <class S>
 double sum_of_squares(const S* x, Index n) {
-  constexpr Index kLanes = 16;
-  using Lanes = Eigen::Array<S, kLanes, 1>;
-  Lanes lanes = Lanes::Zero();
-  Index i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const Eigen::Map<const Lanes, Eigen::Unaligned> v(x + i);
-    lanes += v * v;
-  }
-  S total = 0;
-  for (Index k = 0; k < kLanes; ++k) total += lanes[k];
-  for (; i < n; ++i) total += x[i] * x[i];
-  return double(total);
+  return double(sum_in_lanes(x, n, [](const auto& v) { return v * v; }));
 }
 }  // namespace
 

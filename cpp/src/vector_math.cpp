@@ -26,38 +26,27 @@ inline void on_vector(S* p) {
   std::memcpy(p, &v, sizeof(V));
 }
 
+// One instruction set's vector types and its SLEEF functions, Sleef_<f><d|f><lanes>_u10<isa>.
+#define FASTNN_SLEEF_FUNCTIONS(VD, VF, DOUBLES, FLOATS, ISA)            \
+  using VecD = VD;                                                      \
+  using VecF = VF;                                                      \
+  VecD tanh_d(VecD v) { return Sleef_tanhd##DOUBLES##_u10##ISA(v); }    \
+  VecF tanh_f(VecF v) { return Sleef_tanhf##FLOATS##_u10##ISA(v); }     \
+  VecD exp_d(VecD v) { return Sleef_expd##DOUBLES##_u10##ISA(v); }      \
+  VecF exp_f(VecF v) { return Sleef_expf##FLOATS##_u10##ISA(v); }
+
 #if defined(FASTNN_HAVE_SLEEF) && defined(__AVX512F__)
 #define FASTNN_SLEEF_ISA "AVX-512, 8 doubles / 16 floats per call"
-using VecD = __m512d;
-using VecF = __m512;
-VecD tanh_d(VecD v) { return Sleef_tanhd8_u10avx512f(v); }
-VecF tanh_f(VecF v) { return Sleef_tanhf16_u10avx512f(v); }
-VecD exp_d(VecD v) { return Sleef_expd8_u10avx512f(v); }
-VecF exp_f(VecF v) { return Sleef_expf16_u10avx512f(v); }
+FASTNN_SLEEF_FUNCTIONS(__m512d, __m512, 8, 16, avx512f)
 #elif defined(FASTNN_HAVE_SLEEF) && defined(__AVX2__) && defined(__FMA__)
 #define FASTNN_SLEEF_ISA "AVX2 + FMA, 4 doubles / 8 floats per call"
-using VecD = __m256d;
-using VecF = __m256;
-VecD tanh_d(VecD v) { return Sleef_tanhd4_u10avx2(v); }
-VecF tanh_f(VecF v) { return Sleef_tanhf8_u10avx2(v); }
-VecD exp_d(VecD v) { return Sleef_expd4_u10avx2(v); }
-VecF exp_f(VecF v) { return Sleef_expf8_u10avx2(v); }
+FASTNN_SLEEF_FUNCTIONS(__m256d, __m256, 4, 8, avx2)
 #elif defined(FASTNN_HAVE_SLEEF) && defined(__SSE4_1__)
 #define FASTNN_SLEEF_ISA "SSE4.1, 2 doubles / 4 floats per call"
-using VecD = __m128d;
-using VecF = __m128;
-VecD tanh_d(VecD v) { return Sleef_tanhd2_u10sse4(v); }
-VecF tanh_f(VecF v) { return Sleef_tanhf4_u10sse4(v); }
-VecD exp_d(VecD v) { return Sleef_expd2_u10sse4(v); }
-VecF exp_f(VecF v) { return Sleef_expf4_u10sse4(v); }
+FASTNN_SLEEF_FUNCTIONS(__m128d, __m128, 2, 4, sse4)
 #elif defined(FASTNN_HAVE_SLEEF) && defined(__SSE2__)
 #define FASTNN_SLEEF_ISA "SSE2, 2 doubles / 4 floats per call"
-using VecD = __m128d;
-using VecF = __m128;
-VecD tanh_d(VecD v) { return Sleef_tanhd2_u10sse2(v); }
-VecF tanh_f(VecF v) { return Sleef_tanhf4_u10sse2(v); }
-VecD exp_d(VecD v) { return Sleef_expd2_u10sse2(v); }
-VecF exp_f(VecF v) { return Sleef_expf4_u10sse2(v); }
+FASTNN_SLEEF_FUNCTIONS(__m128d, __m128, 2, 4, sse2)
 #endif
 
 #ifdef FASTNN_SLEEF_ISA

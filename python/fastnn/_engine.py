@@ -134,8 +134,7 @@ class _CachedPredictor:
 
 
 def _network_params(model):
-    """What a model's network is made of besides its layer arrays (predict_plain compares the
-    same tuple inline)."""
+    """What a model's network is made of besides its layer arrays."""
     return model.activation, model.out_activation_, model.leaky_relu_slope, model.residual
 
 
@@ -164,8 +163,7 @@ def predict_plain(model, X, residual_layers):
     finite, of the model's dtype and width): single-row prediction's path, which checks all of
     that in one call to the core. None for any other X."""
     entry = _PREDICTORS.get(id(model))
-    if entry is not None and entry.params == (model.activation, model.out_activation_,
-                                              model.leaky_relu_slope, model.residual):
+    if entry is not None and entry.params == _network_params(model):
         out = entry.predictor.plain(X, model.coefs_, model.intercepts_,
                                     core_threads(model.n_threads))
         if out is not False:
@@ -177,15 +175,11 @@ def predict_plain(model, X, residual_layers):
 
 
 def predict(model, X, residual_layers, check_finite=False):
-    """The network's output for validated X (output activation applied).
-
-    With check_finite, X is a C-contiguous float ndarray of the model's width (the fast path
-    of ``_forward_pass_fast``), and the result is None when X holds a NaN or an infinity."""
+    """The network's output for validated X (output activation applied); with check_finite,
+    None when dense X holds a NaN or an infinity."""
     dtype = X.dtype
     if dtype != model.coefs_[0].dtype:
         dtype = compute_dtype(dtype, model.coefs_[0].dtype)
-    elif check_finite:  # read as it is
-        return _predictor(model, dtype, residual_layers)(X, core_threads(model.n_threads), True)
     return _predictor(model, dtype, residual_layers)(
         _as_core_matrix(X, dtype), core_threads(model.n_threads), check_finite
     )

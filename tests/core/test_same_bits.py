@@ -11,6 +11,7 @@ tests/data/reference_bits.json. A deliberate change of the core's arithmetic re-
 """
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -32,12 +33,13 @@ REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference_bits.json"
 
 def build_key():
     """What the recorded bits are a function of: the variant (instruction set), the compiler,
-    Eigen and the vector math library (tanh, exp). None for a native build (its instructions are
-    the building machine's)."""
+    Eigen and the vector math libraries (exp, tanh), without the instruction set each names in
+    parentheses (the variant says it). None for a native build (its instructions are the building
+    machine's)."""
     info = _core.build_info()
     if info["native"]:
         return None
-    vector_math = info["vector_math"].split(" (")[0]
+    vector_math = re.sub(r" \([^)]*\)", "", info["vector_math"])
     return (f"{_variants.loaded[0] or 'portable'} | {info['compiler']} | "
             f"Eigen {info['eigen_version']} | {vector_math}")
 

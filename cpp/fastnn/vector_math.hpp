@@ -5,9 +5,9 @@
 // With SLEEF (Debian's libsleef-dev) they are SLEEF's 1.0-ulp vector functions for the
 // instruction set this core is compiled for (AVX-512, AVX2 + FMA, SSE4.1, SSE2); without it, the
 // C library's scalar functions. tanh is xsimd's (libxsimd-dev, headers only) when the build has
-// it: 1.35 ulp at most over every float, 2-3x faster than SLEEF's. Either way every element goes through the same code -- a span's
-// tail through one zero-padded vector -- so a value never depends on its position in the span,
-// the buffer's alignment or the thread count.
+// it: 1.35 ulp at most over every float, 2-3x faster than SLEEF's. Either way every element goes
+// through the same code -- a span's tail through one zero-padded vector -- so a value never
+// depends on its position in the span, the buffer's alignment or the thread count.
 #include "fastnn/types.hpp"
 
 namespace fastnn {

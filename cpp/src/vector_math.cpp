@@ -84,7 +84,9 @@ V logistic_compensated(V z) {
   VecF tanh_f(VecF v) { return Sleef_tanhf##FLOATS##_u10##ISA(v); }     \
   VecD exp_d(VecD v) { return Sleef_expd##DOUBLES##_u10##ISA(v); }      \
   VecF exp_f(VecF v) { return Sleef_expf##FLOATS##_u10##ISA(v); }     \
-  VecD fma_d(VecD a, VecD b, VecD c) { return Sleef_fmad##DOUBLES##_##ISA(a, b, c); } \
+  VecD fma_d(VecD a, VecD b, VecD c) {                                  \
+    return Sleef_fmad##DOUBLES##_##ISA(a, b, c);                        \
+  }                                                                     \
   typedef double WideF __attribute__((vector_size(2 * sizeof(VF))));
 
 #if defined(FASTNN_HAVE_SLEEF) && defined(__AVX512F__)
@@ -107,7 +109,9 @@ struct Lanes<double> {
   static constexpr int width = int(sizeof(VecD) / sizeof(double));
   static void tanh(double* p) { on_vector<double, VecD, tanh_d>(p); }
   static void exp(double* p) { on_vector<double, VecD, exp_d>(p); }
-  static void logistic(double* p) { on_vector<double, VecD, logistic_compensated<VecD, exp_d, fma_d>>(p); }
+  static void logistic(double* p) {
+    on_vector<double, VecD, logistic_compensated<VecD, exp_d, fma_d>>(p);
+  }
 };
 template <>
 struct Lanes<float> {
@@ -149,9 +153,11 @@ struct Tanh {
   static constexpr int width = int(Batch::size);
   static void on_vector(S* p) { xsimd::tanh(Batch::load_unaligned(p)).store_unaligned(p); }
 };
-const std::string kTanhLibrary = "; tanh: xsimd " FASTNN_QUOTE(XSIMD_VERSION_MAJOR) "." FASTNN_QUOTE(
-    XSIMD_VERSION_MINOR) "." FASTNN_QUOTE(XSIMD_VERSION_PATCH) " (" +
-    std::string(xsimd::default_arch::name()) + ")";
+#define FASTNN_XSIMD_VERSION                                                     \
+  FASTNN_QUOTE(XSIMD_VERSION_MAJOR) "." FASTNN_QUOTE(XSIMD_VERSION_MINOR) "." FASTNN_QUOTE( \
+      XSIMD_VERSION_PATCH)
+const std::string kTanhLibrary =
+    "; tanh: xsimd " FASTNN_XSIMD_VERSION " (" + std::string(xsimd::default_arch::name()) + ")";
 #else
 template <class S>
 struct Tanh {

@@ -53,7 +53,7 @@ TOLERANCES = {
 
 # The core runs a batch on several threads only from this many multiply-adds
 # (kMinParallelMacs in cpp/src/trainer.cpp), predict only from 2 blocks of 256 rows.
-MIN_PARALLEL_MACS = 1.0e6
+MIN_PARALLEL_MACS = 2.0e5
 PREDICT_BLOCK_ROWS = 256
 
 

@@ -25,7 +25,7 @@ OUTPUT_CASES = [
 CASE_IDS = [f"{o}-{l}" for o, l, _ in OUTPUT_CASES]
 
 
-# Sizes: the core only parallelises batches of >= ~1e6 multiply-adds
+# Sizes: the core only parallelises batches of >= 2e5 multiply-adds
 # (batch_size * sum(fan_in * fan_out)); 500 * (20*64 + 64*32 + 32*3) = 1.7e6, split
 # into several row chunks. test_sizes_used_here_really_run_on_several_threads checks
 # that these tests are not vacuous.

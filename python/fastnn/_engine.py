@@ -36,7 +36,9 @@ from fastnn._fitted_state import epoch_state, layer_views
 from fastnn._optimizers import AdamOptimizer, SGDOptimizer
 from fastnn._threads import blas_on_one_thread, core_threads
 
-__all__ = ["compute_dtype", "fit_lbfgs", "fit_stochastic", "is_core_dtype", "predict"]
+__all__ = [
+    "compute_dtype", "fit_lbfgs", "fit_stochastic", "is_core_dtype", "predict", "predict_plain"
+]
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
 _CSR_MATRICES = {np.dtype(np.float32): _core.CsrMatrix32, np.dtype(np.float64): _core.CsrMatrix64}

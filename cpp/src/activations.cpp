@@ -61,10 +61,12 @@ void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S 
     Eigen::ArrayWrapper<typename MatrixRef<S>::RowXpr> z = Z.row(i).array();
     switch (g) {
       case Activation::relu: z = (z + bias).max(S(0)); break;
-      case Activation::leaky_relu:
+      case Activation::leaky_relu: {
         z += bias;
-        z = (z < S(0)).select(slope * z, z);
+        S* __restrict zi = Z.row(i).data();  // a plain loop vectorises; Eigen 3.4's select not
+        for (Index j = 0; j < Z.cols(); ++j) zi[j] = zi[j] < S(0) ? slope * zi[j] : zi[j];
         break;
+      }
       case Activation::softmax:
         z += bias;
         z -= z.maxCoeff();
@@ -96,10 +98,25 @@ void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activat
     case Activation::identity: break;
     case Activation::logistic: d = d * a * (S(1) - a); break;
     case Activation::tanh: d = d * (S(1) - a.square()); break;
-    case Activation::relu: d = (a == S(0)).select(S(0), d); break;
+    // The (piecewise-linear) derivatives as plain loops over each row, which the compiler
+    // vectorises (Eigen 3.4's select is scalar, with a branch an element: measured 21% of a
+    // 64-256-256-10 relu fit).
+    case Activation::relu:
+      for (Index i = 0; i < dA.rows(); ++i) {
+        S* __restrict di = dA.row(i).data();
+        const S* __restrict ai = A.row(i).data();
+        for (Index j = 0; j < dA.cols(); ++j) di[j] = ai[j] == S(0) ? S(0) : di[j];
+      }
+      break;
     // a > 0 exactly where z > 0 (slope >= 0): a slope of 0 (or one underflowing slope * z)
     // gives a = -0.0 for z < 0, whose derivative is the slope, not 1.
-    case Activation::leaky_relu: d = (a > S(0)).select(d, slope * d); break;
+    case Activation::leaky_relu:
+      for (Index i = 0; i < dA.rows(); ++i) {
+        S* __restrict di = dA.row(i).data();
+        const S* __restrict ai = A.row(i).data();
+        for (Index j = 0; j < dA.cols(); ++j) di[j] = ai[j] > S(0) ? di[j] : slope * di[j];
+      }
+      break;
     case Activation::softmax:
     case Activation::exp:
       // Output-only: the loss gives dL/dz directly. Network rejects them as hidden activations,

@@ -81,9 +81,13 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=16, help="n_threads of the fit (default 16)")
     p.add_argument("--batches", default="32,128,200,512",
                    help="comma-separated batch sizes (default 32,128,200,512)")
+    p.add_argument("--json", action="store_true", help="print the measurements as JSON")
     args = p.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
     rows = measure(args.threads, batches)
+    if args.json:
+        print(json.dumps(rows))
+        return
     print(f"784-256-128-10 relu net, 20000 rows, one epoch, n_threads={args.threads}, "
           f"OMP_WAIT_POLICY=passive, {os.cpu_count()} CPUs")
     print("| batch | threads with work | threads with >= 2% | largest share | "

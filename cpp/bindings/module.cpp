@@ -492,6 +492,13 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
         const MemoryPlan p = plan_memory(net, batch_size, n_threads, dropout);
         py::dict d;
         d["column_mode"] = p.column_mode;
+        d["item_mode"] = p.item_mode;
+        d["row_items"] = p.row_items;
+        py::list tiles;
+        for (const GradientTile& t : p.tiles) tiles.append(py::make_tuple(t.layer, t.r0, t.r1));
+        d["tiles"] = tiles;
+        d["shared_weights"] = p.shared_weights;
+        d["shared_deltas"] = p.shared_deltas;
         d["min_chunk_rows"] = p.min_chunk_rows;
         d["max_rows"] = p.max_rows;
         d["n_chunk_workspaces"] = p.n_chunk_workspaces;

@@ -70,9 +70,9 @@ bool all_finite(ConstMatrixMap<S> X);
 template <class S>
 void input_times(MatrixRef<S> Z, const InputRows<S>& X, const ConstMatrixRef<S>& W,
                  GemmWorkspace<S>& gemm);
-// dW = X_rowsᵀ · dZ       dW: (fan_in, w)  dZ: (n, w) -- column blocks allowed
+// dW = X_rows[:, col0:col0 + h]ᵀ · dZ       dW: (h, w)  dZ: (n, w) -- column blocks allowed
 template <class S>
 void input_transpose_times(MatrixRef<S> dW, const InputRows<S>& X, const ConstMatrixRef<S>& dZ,
-                           GemmWorkspace<S>& gemm);
+                           GemmWorkspace<S>& gemm, Index col0 = 0);
 
 }  // namespace fastnn

@@ -5,6 +5,11 @@
 #include <omp.h>
 #endif
 
+#include <algorithm>
+#include <utility>
+
+#include "fastnn/types.hpp"
+
 namespace fastnn {
 
 constexpr bool kHaveOpenMP =
@@ -52,6 +57,30 @@ void run_in_team([[maybe_unused]] int threads, Body&& body) {
   }
 #endif
   body();
+}
+
+// The number of threads in the current team (1 outside parallel regions).
+inline int team_size() {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
+// The calling thread's share of items 0..n-1 whose costs add up as cum (cum[i]: the cost of the
+// items before i; cum[n]: all of them): a contiguous range [first, second) holding about
+// 1/team_size() of the cost. The ranges of a team's threads cover every item once, in order.
+// Which thread runs an item changes no result: only the items do (see Trainer).
+inline std::pair<Index, Index> share_of_items(const double* cum, Index n) {
+  const double total = cum[n];
+  const auto boundary = [&](int t) -> Index {
+    if (t == 0) return 0;
+    const double cut = total * double(t) / double(team_size());
+    return Index(std::lower_bound(cum, cum + n, cut) - cum);
+  };
+  if (thread_id() + 1 == team_size()) return {boundary(thread_id()), n};
+  return {boundary(thread_id()), boundary(thread_id() + 1)};
 }
 
 // requested <= 0 means "all the calling thread may use".

@@ -1,10 +1,12 @@
 #pragma once
 // Mini-batch training: whole epochs in one call.
 //
-// (Networks with a layer of more than 2M weights use the column mode described at
-// Trainer::column_pass instead of row chunks; both are deterministic by construction.)
+// Three ways to cut a batch's work, chosen by the shapes alone (workspace.hpp): chunk mode,
+// below; item mode (a layer of >= 128K weights and batches of >= 1M multiply-adds: row items and
+// weight-gradient tiles, described at Trainer::process_item); column mode (a layer of more than
+// 2M weights, described at Trainer::column_pass). All are deterministic by construction.
 //
-// Each mini-batch is cut into a fixed number of row chunks that depends only on the batch's row
+// Chunk mode: each mini-batch is cut into a fixed number of row chunks that depends only on the batch's row
 // count (never on the thread count). OpenMP runs the chunks' forward/backward passes, each with
 // single-threaded Eigen products into the chunk's own gradient buffer; then the parameter vector
 // is cut into fixed slices and, per slice, the chunk gradients are summed in chunk order, the L2
@@ -100,10 +102,40 @@ class Trainer {
   // rows from `gathered` when order is given (the caller gathered them there), else from X.
   static InputRows<S> input_rows(const FeatureMatrix<S>& X, const std::int64_t* order, Index lo,
                                  Index n, const S* gathered);
-  // A block's loss and weight sums (into c) and its output delta.  out, Y: (n, n_outputs)
+  // A block's loss and weight sums and its output delta.  out, Y: (n, n_outputs)
   // w: (n) or nullptr  delta: (n, n_outputs)
-  void loss_and_output_delta(ChunkWorkspace<S>& c, ConstMatrixMap<S> out, ConstMatrixMap<S> Y,
-                             const S* w, S* delta) const;
+  void loss_and_output_delta(double& loss_sum, double& weight_sum, ConstMatrixMap<S> out,
+                             ConstMatrixMap<S> Y, const S* w, S* delta) const;
+  // Item mode (workspace.hpp): a batch's work in three phases, each split into items that the
+  // team shares out statically, with a barrier after each:
+  //   1. packing every layer's W for the forward and backward products (SharedOperand items);
+  //   2. the row items (process_item): each gathers its rows, runs them forward through every
+  //      layer, takes their loss and output delta and runs the deltas back to layer 1 -- all
+  //      products with the packed weights -- and packs its rows of every layer's dL/dZ for
+  //      the weight gradient;
+  //   3. the gradient tiles (gradient_tile), each followed by the optimizer's update of the
+  //      tile's parameters.
+  // The items and tiles depend only on the shapes; every result is computed by the same
+  // operations in the same order whatever the thread that runs it.
+  // Points the shared operands at params and at the delta buffer of a batch of `rows` rows.
+  void share_weights(const S* params, bool sparse_input);
+  void share_deltas(Index rows);
+  Index weight_pack_items() const;
+  void pack_weights(Index t);  // item t of phase 1
+  void pack_weights_share();   // the calling thread's share of phase 1, then a barrier
+  Index row_items(Index rows) const { return row_item_count(rows, row_items_); }
+  void process_item(Index k, Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
+                    ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
+  // Tile t's gradient, with the L2 term, divided by sw_sum; records the tile's Σ W².
+  void gradient_tile(Index t, Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
+                     const std::int64_t* order, double sw_sum);
+  // The parameter ranges of tile t: W's rows [r0, r1), and b with the tile where r0 == 0.
+  struct TileParams {
+    Index lo, hi, b_lo, b_hi;
+  };
+  TileParams tile_params(Index t) const;
+  // The batch's loss and weight sums, in item order.
+  void sum_items(Index rows, double* loss_sum, double* weight_sum) const;
   // Sums the chunk gradients of slice s into chunk 0's buffer, adds the L2 term, divides by
   // sw_sum, records slice s's Σ W².
   void reduce_slice(Index s, Index n_chunks, const S* params, double sw_sum);
@@ -119,7 +151,7 @@ class Trainer {
   void column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
                    ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
   void sum_chunks(Index n_chunks, double* loss_sum, double* weight_sum) const;
-  BlockExtras<S> extras(ChunkWorkspace<S>& c, Index first_row);
+  BlockExtras<S> extras(ChunkWorkspace<S>& c, Index first_row, Index batch_rows, Index row0);
   double penalty() const;
   int threads_for_batches() const;
 
@@ -129,6 +161,11 @@ class Trainer {
   int n_threads_;
   Index min_rows_;
   bool column_mode_;
+  bool item_mode_;
+  Index row_items_;                        // item mode: see MemoryPlan
+  std::vector<GradientTile> tiles_;        // item mode
+  std::vector<double> tile_cost_;          // item mode: cumulated, see MemoryPlan
+  std::vector<double> pack_cost_;          // item mode: phase 1's items', cumulated
   std::vector<ColumnBlocks> col_blocks_;  // column mode: per layer, see MemoryPlan
   Index n_slices_;
   DropoutPlan dropout_;

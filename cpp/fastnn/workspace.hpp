@@ -3,10 +3,15 @@
 // buffers allocated from that plan once, when a Trainer is built (Workspace). An epoch allocates
 // nothing.
 //
-// Row mode: a mini-batch is cut into row chunks (chunk_count), each with its own workspace.
-// Column mode (a layer of more than 2M weights): the whole batch is one block of rows in one
-// workspace, and the products are split by fixed blocks of weight columns, each thread with its
-// own GEMM packing blocks (see Trainer::column_pass).
+// Three ways to cut a mini-batch's work, chosen by the network and the batch size alone:
+// - chunk mode (batches of fewer than 1M multiply-adds): the batch is cut into row chunks
+//   (chunk_count), each with its own workspace and gradient, summed afterwards;
+// - item mode (larger batches): the whole batch in one workspace, its forward and backward
+//   passes cut into row items and its weight gradient into tiles of each layer's rows, with the
+//   weights and deltas packed once for all of them (SharedOperand), each thread with its own
+//   GEMM packing blocks (see Trainer::item_pass);
+// - column mode (a layer of more than 2M weights): the whole batch in one workspace, and the
+//   products split by fixed blocks of weight columns (see Trainer::column_pass).
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -24,6 +29,11 @@ constexpr Index kSliceSize = 4096;
 // The row chunks of a batch of `rows` rows: chunk k is [k·rows/n, (k+1)·rows/n), with about
 // `min_rows` rows a chunk (a property of the network: see min_chunk_rows).
 Index chunk_count(Index rows, Index min_rows);
+// Item mode: the row items of a batch of `rows` rows: n_items (a full batch's: a power of two),
+// halved while items would have fewer than 8 rows; item k of n starts at row_item_start(k, rows,
+// n): k·rows/n rounded down to a multiple of 4 (the GEMM kernel's column panels).
+Index row_item_count(Index rows, Index n_items);
+Index row_item_start(Index k, Index rows, Index n_items);
 Index min_chunk_rows(const Network& net);
 
 // A layer's output columns cut into blocks [c0, c1), in order, covering [0, fan_out).
@@ -31,9 +41,21 @@ using ColumnBlocks = std::vector<std::pair<Index, Index>>;
 // Column mode's weight-gradient tiles: every block of every layer.
 Index tile_count(const std::vector<ColumnBlocks>& column_blocks);
 
+// Item mode's weight-gradient tiles: rows [r0, r1) of weight layer `layer`'s W (and its b with
+// the tile where r0 == 0).
+struct GradientTile {
+  Index layer = 0, r0 = 0, r1 = 0;
+};
+
 // Every buffer size of a fit, in elements (scalars unless said otherwise).
 struct MemoryPlan {
   bool column_mode = false;  // some layer has more than 2M weights
+  bool item_mode = false;    // not column mode, and batches of >= 1M multiply-adds
+  Index row_items = 0;       // item mode: a full batch's row items (row_item_count)
+  std::vector<GradientTile> tiles;  // item mode: the weight-gradient tiles, layer by layer
+  std::vector<double> tile_cost;    // item mode: the tiles' estimated costs, cumulated (n + 1)
+  Index shared_weights = 0;  // item mode: Σ fan_in·fan_out, packed for the forward (+ alignment)
+  Index shared_deltas = 0;   // item mode: max_rows · max fan_out, packed per layer
   Index min_chunk_rows = 0;  // row mode: about this many rows a chunk (see chunk_count)
   Index max_rows = 0;        // the largest block of rows any batch of <= batch_size rows gives
   Index n_chunk_workspaces = 0;  // row mode: chunk_count(batch_size); column mode: 1
@@ -48,7 +70,7 @@ struct MemoryPlan {
   Index grad = 0;   // n_params
   Index gemm_dim = 0;       // GemmWorkspace(gemm_dim): every product's dimensions are <= it
   bool chunk_gemm = false;  // each chunk workspace owns a GemmWorkspace (row mode)
-  Index n_thread_gemm = 0;  // column mode: GemmWorkspaces, one per thread that can get a tile
+  Index n_thread_gemm = 0;  // column and item modes: GemmWorkspaces, one per thread with work
   std::vector<ColumnBlocks> column_blocks;  // column mode: per weight layer; else empty
   Index n_slices = 0;  // parameter slices of kSliceSize (one double of penalty each)
 };
@@ -76,11 +98,17 @@ struct ChunkWorkspace {
 template <class S>
 struct Workspace {
   Workspace() = default;
-  explicit Workspace(const MemoryPlan& plan);  // allocates every buffer of the plan
+  explicit Workspace(const Network& net, const MemoryPlan& plan);  // allocates the plan
 
-  std::vector<GemmWorkspace<S>> thread_gemm;  // column mode: packing blocks, one per thread
+  std::vector<GemmWorkspace<S>> thread_gemm;  // column and item modes: one per thread
   std::vector<ChunkWorkspace<S>> chunks;
-  std::vector<double> penalty_parts;  // Σ W² per parameter slice, summed in slice order
+  // Item mode, per weight layer: W packed for the forward and backward products, and the
+  // batch's dL/dZ[l+1] packed for the weight gradient.
+  std::vector<SharedOperand<S>> forward_weights, backward_weights, deltas;
+  std::vector<double> item_loss, item_weight;  // item mode: per row item, summed in item order
+  // Σ W² per parameter slice (chunk and column modes) or gradient tile (item mode), summed in
+  // order.
+  std::vector<double> penalty_parts;
 };
 
 }  // namespace fastnn

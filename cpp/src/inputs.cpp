@@ -52,18 +52,20 @@ void input_times(MatrixRef<S> Z, const InputRows<S>& X, const ConstMatrixRef<S>&
 
 template <class S>
 void input_transpose_times(MatrixRef<S> dW, const InputRows<S>& X, const ConstMatrixRef<S>& dZ,
-                           GemmWorkspace<S>& gemm) {
+                           GemmWorkspace<S>& gemm, Index col0) {
+  const Index col1 = col0 + dW.rows();
   if (!X.csr) {
-    gemm.at_b(dW, X.dense, dZ);
+    gemm.at_b(dW, X.dense.middleCols(col0, dW.rows()), dZ);
     return;
   }
-  // dW.row(column_p) += x_p · dZ.row(i), rows and entries in order
+  // dW.row(column_p − col0) += x_p · dZ.row(i), rows and entries in order
   const CsrMatrix<S>& csr = *X.csr;
   dW.setZero();
   for (Index i = 0; i < X.n; ++i) {
     const Index r = X.csr_row(i);
     for (std::int64_t p = csr.indptr[r]; p < csr.indptr[r + 1]; ++p) {
-      dW.row(csr.indices[p]) += csr.data[p] * dZ.row(i);
+      const Index j = csr.indices[p];
+      if (j >= col0 && j < col1) dW.row(j - col0) += csr.data[p] * dZ.row(i);
     }
   }
 }
@@ -77,8 +79,10 @@ template void input_times<float>(MatrixRef<float>, const InputRows<float>&,
 template void input_times<double>(MatrixRef<double>, const InputRows<double>&,
                                   const ConstMatrixRef<double>&, GemmWorkspace<double>&);
 template void input_transpose_times<float>(MatrixRef<float>, const InputRows<float>&,
-                                           const ConstMatrixRef<float>&, GemmWorkspace<float>&);
+                                           const ConstMatrixRef<float>&, GemmWorkspace<float>&,
+                                           Index);
 template void input_transpose_times<double>(MatrixRef<double>, const InputRows<double>&,
-                                            const ConstMatrixRef<double>&, GemmWorkspace<double>&);
+                                            const ConstMatrixRef<double>&, GemmWorkspace<double>&,
+                                            Index);
 
 }  // namespace fastnn

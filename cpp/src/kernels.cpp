@@ -17,22 +17,32 @@ Index layer_offset(const Network& net, Index l, Index n) {
   return units * n;
 }
 
+namespace {
+// Where the block's rows of layer l (1..L) start in a batch buffer laid out as act.
+template <class S>
+Index block_offset(const Network& net, Index l, const BlockExtras<S>& extras) {
+  return layer_offset(net, l, extras.batch_rows) + extras.row0 * net.layer_units()[size_t(l)];
+}
+}  // namespace
+
 template <class S>
 void column_forward_block(S* act, GemmWorkspace<S>& gemm, const Network& net, const S* params,
                           const InputRows<S>& X, const BlockExtras<S>& extras, Index l, Index c0,
-                          Index c1) {
+                          Index c1, const SharedOperand<S>* weights) {
   // A_in: (n, fan_in)  W: (fan_in, fan_out)  b: (fan_out)  Z: (n, fan_out)
   // The block: Z[:, c0:c1] from W[:, c0:c1] and b[c0:c1]. A_in is X for l == 0, else A[l].
   const Index n = X.n, w = c1 - c0;
   const DenseLayer<S> layer = net.layer(params, l);
   const Index fan_in = layer.W.rows(), fan_out = layer.W.cols();
-  const Index offset = layer_offset(net, l + 1, n);
+  const Index offset = block_offset(net, l + 1, extras);
   const auto A_in = [&]() -> ConstMatrixMap<S> {  // A[l]: only for l >= 1
-    return ConstMatrixMap<S>(act + layer_offset(net, l, n), n, fan_in);
+    return ConstMatrixMap<S>(act + block_offset(net, l, extras), n, fan_in);
   };
   MatrixRef<S> Z = MatrixMap<S>(act + offset, n, fan_out).middleCols(c0, w);
-  if (l == 0) {
+  if (l == 0 && (X.csr || !weights)) {
     input_times<S>(Z, X, layer.W.middleCols(c0, w), gemm);
+  } else if (weights) {
+    gemm.a_b(Z, l == 0 ? X.dense : A_in(), *weights);
   } else {
     gemm.a_b(Z, A_in(), layer.W.middleCols(c0, w));
   }
@@ -43,34 +53,62 @@ void column_forward_block(S* act, GemmWorkspace<S>& gemm, const Network& net, co
   // residual layer is square: its input has the same columns), apply dropout.
   MatrixMap<S>(extras.pre + offset, n, fan_out).middleCols(c0, w) = Z;
   if (net.residual(l)) Z += A_in().middleCols(c0, w);
-  if (extras.dropout_on(l)) extras.dropout->apply(Z, l, extras.first_row, c0);
+  if (extras.dropout_on(l)) extras.dropout->apply(Z, l, extras.first_row + extras.row0, c0);
 }
 
 template <class S>
 void column_backward_block(S* delta, GemmWorkspace<S>& gemm, const Network& net, const S* params,
                            const S* act, const BlockExtras<S>& extras, Index n, Index l, Index c0,
-                           Index c1) {
+                           Index c1, const SharedOperand<S>* weights) {
   // dZ: (n, fan_out)  W: (fan_in, fan_out)  dA: (n, fan_in)  skip: (n, fan_in)
   // The block: dA[:, c0:c1] from W[c0:c1, :], then dL/dZ[l] there.
   const Index w = c1 - c0;
   const DenseLayer<S> layer = net.layer(params, l);
   const Index fan_in = layer.W.rows(), fan_out = layer.W.cols();
-  const Index offset = layer_offset(net, l, n);
-  const ConstMatrixMap<S> dZ(delta + layer_offset(net, l + 1, n), n, fan_out);
+  const Index offset = block_offset(net, l, extras);
+  const ConstMatrixMap<S> dZ(delta + block_offset(net, l + 1, extras), n, fan_out);
   const auto skip = [&]() -> MatrixRef<S> {  // only with a residual layer l or l − 1
-    return MatrixMap<S>(extras.skip, n, fan_in).middleCols(c0, w);
+    return MatrixMap<S>(extras.skip + extras.row0 * fan_in, n, fan_in).middleCols(c0, w);
   };
   MatrixRef<S> dA = MatrixMap<S>(delta + offset, n, fan_in).middleCols(c0, w);
   // dA = dZ · Wᵀ, plus the residual layer's skip path (its dL/dA[l+1], kept below one layer up)
-  gemm.a_bt(dA, dZ, layer.W.middleRows(c0, w));
+  if (weights) {
+    gemm.a_bt(dA, dZ, *weights);
+  } else {
+    gemm.a_bt(dA, dZ, layer.W.middleRows(c0, w));
+  }
   if (net.residual(l)) dA += skip();
   // Through layer l − 1's output: dropout's mask; a residual layer keeps its dL/dA[l] for the
   // layer below; times g'(z), from g(Z[l]) (pre when A[l] is not g(Z[l]) itself).
-  if (extras.dropout_on(l - 1)) extras.dropout->apply(dA, l - 1, extras.first_row, c0);
+  if (extras.dropout_on(l - 1)) {
+    extras.dropout->apply(dA, l - 1, extras.first_row + extras.row0, c0);
+  }
   if (net.residual(l - 1)) skip() = dA;
   const S* gz = extras.needs_pre(net, l - 1) ? extras.pre : act;
   multiply_by_derivative<S>(dA, ConstMatrixMap<S>(gz + offset, n, fan_in).middleCols(c0, w),
                             net.activation_of(l - 1), S(net.leaky_slope()));
+}
+
+template <class S>
+void weight_gradient_rows(S* grad, GemmWorkspace<S>& gemm, const Network& net,
+                          const InputRows<S>& X, const S* act, const S* delta,
+                          const SharedOperand<S>& deltas, Index l, Index r0, Index r1) {
+  // A_in: (n, fan_in)  dZ: (n, fan_out)  dW: (fan_in, fan_out)  db: (fan_out)
+  const Index n = X.n, h = r1 - r0;
+  DenseLayerGrad<S> g = net.layer_grad(grad, l);
+  const Index fan_in = g.dW.rows(), fan_out = g.dW.cols();
+  const ConstMatrixMap<S> dZ(delta + layer_offset(net, l + 1, n), n, fan_out);
+  if (l == 0 && X.csr) {
+    input_transpose_times<S>(g.dW.middleRows(r0, h), X, dZ, gemm, r0);
+  } else {
+    const ConstMatrixMap<S> A_in = l == 0 ? X.dense
+                                          : ConstMatrixMap<S>(act + layer_offset(net, l, n), n,
+                                                              fan_in);
+    gemm.at_b(g.dW.middleRows(r0, h), A_in.middleCols(r0, h), deltas);
+  }
+  if (r0 > 0) return;
+  g.db.setZero();
+  for (Index i = 0; i < n; ++i) g.db += dZ.row(i).transpose();
 }
 
 template <class S>
@@ -166,10 +204,13 @@ void predict(MatrixMap<S> out, const LayerViews<S>& net, const FeatureMatrix<S>&
 #define FASTNN_INSTANTIATE(S)                                                                     \
   template void column_forward_block<S>(S*, GemmWorkspace<S>&, const Network&, const S*,          \
                                         const InputRows<S>&, const BlockExtras<S>&, Index, Index,  \
-                                        Index);                                                    \
+                                        Index, const SharedOperand<S>*);                           \
   template void column_backward_block<S>(S*, GemmWorkspace<S>&, const Network&, const S*,         \
                                          const S*, const BlockExtras<S>&, Index, Index, Index,     \
-                                         Index);                                                   \
+                                         Index, const SharedOperand<S>*);                          \
+  template void weight_gradient_rows<S>(S*, GemmWorkspace<S>&, const Network&,                    \
+                                        const InputRows<S>&, const S*, const S*,                   \
+                                        const SharedOperand<S>&, Index, Index, Index);             \
   template void column_weight_gradient_tile<S>(S*, GemmWorkspace<S>&, const Network&,             \
                                                const InputRows<S>&, const S*, const S*, Index,     \
                                                Index, Index);                                      \

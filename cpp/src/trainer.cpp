@@ -47,9 +47,19 @@ Trainer<S>::Trainer(Network net, Index n_features, Index batch_size, double alph
   dropout_.seed = dropout_seed;
   // plan_memory checks batch_size.
   MemoryPlan plan = plan_memory(net_, batch_size_, n_threads_, dropout_.any());
-  ws_ = Workspace<S>(plan);
+  ws_ = Workspace<S>(net_, plan);
   min_rows_ = plan.min_chunk_rows;
   column_mode_ = plan.column_mode;
+  item_mode_ = plan.item_mode;
+  row_items_ = plan.row_items;
+  tiles_ = std::move(plan.tiles);
+  tile_cost_ = std::move(plan.tile_cost);
+  if (item_mode_) {
+    // Room for phase 1's costs: dense input (sparse X has fewer items). A stand-in parameter
+    // vector of the right size: the items depend on the shapes only.
+    share_weights(ws_.chunks[0].grad.data(), false);
+    pack_cost_.reserve(size_t(weight_pack_items() + 1));
+  }
   col_blocks_ = std::move(plan.column_blocks);
   n_slices_ = plan.n_slices;
 }
@@ -104,11 +114,12 @@ double sum_of_squares(const S* x, Index n) {
 }  // namespace
 
 template <class S>
-void Trainer<S>::loss_and_output_delta(ChunkWorkspace<S>& c, ConstMatrixMap<S> out,
-                                       ConstMatrixMap<S> Y, const S* w, S* delta) const {
+void Trainer<S>::loss_and_output_delta(double& loss_sum, double& weight_sum,
+                                       ConstMatrixMap<S> out, ConstMatrixMap<S> Y, const S* w,
+                                       S* delta) const {
   const Index n = out.rows();
-  c.loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss());
-  c.weight_sum = w ? sum_in_order(w, n) : double(n);
+  loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss());
+  weight_sum = w ? sum_in_order(w, n) : double(n);
   output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w, net_.loss());
 }
 
@@ -138,19 +149,160 @@ void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows,
     for (Index i = 0; i < n; ++i) Xc.row(i) = X.dense().row(Index(order[lo + i]));
   }
   const InputRows<S> input = input_rows(X, order, lo, n, c.x.data());
-  const BlockExtras<S> ex = extras(c, lo);
+  const BlockExtras<S> ex = extras(c, lo, n, 0);
   forward<S>(c.act.data(), c.gemm, net_, params, input, ex);
   const Index L = net_.n_layers();
-  loss_and_output_delta(c, ConstMatrixMap<S>(c.act.data() + layer_offset(net_, L, n), n, n_outputs),
+  loss_and_output_delta(c.loss_sum, c.weight_sum,
+                        ConstMatrixMap<S>(c.act.data() + layer_offset(net_, L, n), n, n_outputs),
                         ConstMatrixMap<S>(y, n, n_outputs), wc,
                         c.delta.data() + layer_offset(net_, L, n));
   backward<S>(c.grad.data(), c.delta.data(), c.gemm, net_, params, input, c.act.data(), ex);
 }
 
 template <class S>
-BlockExtras<S> Trainer<S>::extras(ChunkWorkspace<S>& c, Index first_row) {
+BlockExtras<S> Trainer<S>::extras(ChunkWorkspace<S>& c, Index first_row, Index batch_rows,
+                                  Index row0) {
   return {c.pre.size() ? c.pre.data() : nullptr, c.skip.size() ? c.skip.data() : nullptr,
-          dropout_.any() ? &dropout_ : nullptr, first_row};
+          dropout_.any() ? &dropout_ : nullptr, first_row, batch_rows, row0};
+}
+
+template <class S>
+void Trainer<S>::share_weights(const S* params, bool sparse_input) {
+  pack_cost_.assign(1, 0.0);  // within the capacity reserved by the constructor
+  for (Index l = 0; l < net_.n_layers(); ++l) {
+    const ConstMatrixMap<S> W = net_.layer(params, l).W;
+    SharedOperand<S>& forward = ws_.forward_weights[size_t(l)];
+    SharedOperand<S>& backward = ws_.backward_weights[size_t(l)];
+    // Sparse X multiplies the input layer's W itself.
+    if (l > 0 || !sparse_input) forward.set_for_a_b(W);
+    if (l == 0 && sparse_input) forward.set_none();
+    if (l > 0) backward.set_for_a_bt(W);
+    for (const SharedOperand<S>* B : {&forward, &backward}) {
+      for (Index i = 0; i < B->pack_items(); ++i) {
+        pack_cost_.push_back(pack_cost_.back() + double(B->pack_item_size(i)));
+      }
+    }
+  }
+}
+
+template <class S>
+void Trainer<S>::share_deltas(Index rows) {
+  const S* delta = ws_.chunks[0].delta.data();
+  for (Index l = 0; l < net_.n_layers(); ++l) {
+    const Index fan_out = net_.layers()[size_t(l)].fan_out;
+    ws_.deltas[size_t(l)].set_for_at_b(
+        ConstMatrixMap<S>(delta + layer_offset(net_, l + 1, rows), rows, fan_out));
+  }
+}
+
+template <class S>
+Index Trainer<S>::weight_pack_items() const {
+  return Index(pack_cost_.size()) - 1;
+}
+
+template <class S>
+void Trainer<S>::pack_weights_share() {
+  const auto [first, end] = share_of_items(pack_cost_.data(), weight_pack_items());
+  for (Index t = first; t < end; ++t) pack_weights(t);
+#pragma omp barrier
+}
+
+template <class S>
+void Trainer<S>::pack_weights(Index t) {
+  for (size_t l = 0; l < ws_.forward_weights.size(); ++l) {
+    for (SharedOperand<S>* W : {&ws_.forward_weights[l], &ws_.backward_weights[l]}) {
+      if (t < W->pack_items()) return W->pack_item(t);
+      t -= W->pack_items();
+    }
+  }
+}
+
+template <class S>
+void Trainer<S>::process_item(Index k, Index start, Index rows, const S* params,
+                              const FeatureMatrix<S>& X, ConstMatrixMap<S> Y, const S* w,
+                              const std::int64_t* order) {
+  ChunkWorkspace<S>& c = ws_.chunks[0];
+  const Index n_items = row_items(rows);
+  const Index r0 = row_item_start(k, rows, n_items);
+  const Index n = row_item_start(k + 1, rows, n_items) - r0;
+  const Index n_features = X.cols(), n_outputs = Y.cols(), L = net_.n_layers();
+  const S* y = Y.data() + (start + r0) * n_outputs;
+  const S* wi = w ? w + start + r0 : nullptr;
+  const S* x = X.sparse() ? nullptr : X.dense().data() + (start + r0) * n_features;
+  if (order) {
+    // Gather the item's targets, weights and dense input rows into the batch's buffers.
+    MatrixMap<S> Yb(c.y.data(), rows, n_outputs), Xb(c.x.data(), rows, n_features);
+    for (Index i = r0; i < r0 + n; ++i) {
+      const Index r = Index(order[start + i]);
+      Yb.row(i) = Y.row(r);
+      if (w) c.w[i] = w[r];
+      if (!X.sparse()) Xb.row(i) = X.dense().row(r);
+    }
+    y = c.y.data() + r0 * n_outputs;
+    wi = w ? c.w.data() + r0 : nullptr;
+    x = c.x.data() + r0 * n_features;
+  }
+  const InputRows<S> input =
+      X.sparse() ? InputRows<S>::csr_rows(X.csr(), order ? order + start + r0 : nullptr,
+                                          start + r0, n)
+                 : InputRows<S>::dense_rows(x, n, n_features);
+  const BlockExtras<S> ex = extras(c, start, rows, r0);
+  GemmWorkspace<S>& gemm = ws_.thread_gemm[size_t(thread_id())];
+  for (Index l = 0; l < L; ++l) {
+    column_forward_block<S>(c.act.data(), gemm, net_, params, input, ex, l, 0,
+                            net_.layers()[size_t(l)].fan_out, &ws_.forward_weights[size_t(l)]);
+  }
+  const Index out = layer_offset(net_, L, rows) + r0 * n_outputs;
+  loss_and_output_delta(ws_.item_loss[size_t(k)], ws_.item_weight[size_t(k)],
+                        ConstMatrixMap<S>(c.act.data() + out, n, n_outputs),
+                        ConstMatrixMap<S>(y, n, n_outputs), wi, c.delta.data() + out);
+  ws_.deltas[size_t(L - 1)].pack_rows(r0, r0 + n);
+  for (Index l = L - 1; l >= 1; --l) {
+    column_backward_block<S>(c.delta.data(), gemm, net_, params, c.act.data(), ex, n, l, 0,
+                             net_.layers()[size_t(l)].fan_in, &ws_.backward_weights[size_t(l)]);
+    ws_.deltas[size_t(l - 1)].pack_rows(r0, r0 + n);
+  }
+}
+
+template <class S>
+typename Trainer<S>::TileParams Trainer<S>::tile_params(Index t) const {
+  const GradientTile& tile = tiles_[size_t(t)];
+  const LayerShape& s = net_.layers()[size_t(tile.layer)];
+  const Index b_lo = tile.r0 == 0 ? s.intercept_offset : 0;
+  return {s.coef_offset + tile.r0 * s.fan_out, s.coef_offset + tile.r1 * s.fan_out, b_lo,
+          tile.r0 == 0 ? b_lo + s.fan_out : 0};
+}
+
+template <class S>
+void Trainer<S>::gradient_tile(Index t, Index start, Index rows, const S* params,
+                               const FeatureMatrix<S>& X, const std::int64_t* order,
+                               double sw_sum) {
+  ChunkWorkspace<S>& c = ws_.chunks[0];
+  const GradientTile& tile = tiles_[size_t(t)];
+  const InputRows<S> input =
+      X.sparse() ? InputRows<S>::csr_rows(X.csr(), order ? order + start : nullptr, start, rows)
+                 : InputRows<S>::dense_rows(
+                       order ? c.x.data() : X.dense().data() + start * X.cols(), rows, X.cols());
+  weight_gradient_rows<S>(c.grad.data(), ws_.thread_gemm[size_t(thread_id())], net_, input,
+                          c.act.data(), c.delta.data(), ws_.deltas[size_t(tile.layer)],
+                          tile.layer, tile.r0, tile.r1);
+  const TileParams p = tile_params(t);
+  using Array = Eigen::Array<S, Eigen::Dynamic, 1>;
+  Eigen::Map<Array> G(c.grad.data() + p.lo, p.hi - p.lo);
+  ws_.penalty_parts[size_t(t)] = sum_of_squares(params + p.lo, p.hi - p.lo);
+  G += S(alpha_) * Eigen::Map<const Array>(params + p.lo, p.hi - p.lo);
+  G /= S(sw_sum);
+  Eigen::Map<Array>(c.grad.data() + p.b_lo, p.b_hi - p.b_lo) /= S(sw_sum);
+}
+
+template <class S>
+void Trainer<S>::sum_items(Index rows, double* loss_sum, double* weight_sum) const {
+  *loss_sum = 0;
+  *weight_sum = 0;
+  for (Index k = 0; k < row_items(rows); ++k) {
+    *loss_sum += ws_.item_loss[size_t(k)];
+    *weight_sum += ws_.item_weight[size_t(k)];
+  }
 }
 
 template <class S>
@@ -195,7 +347,7 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
   const S* y = order ? c.y.data() : Y.data() + start * n_outputs;
   const S* wb = w ? (order ? c.w.data() : w + start) : nullptr;
   const InputRows<S> input = input_rows(X, order, start, rows, c.x.data());
-  const BlockExtras<S> ex = extras(c, start);
+  const BlockExtras<S> ex = extras(c, start, rows, 0);
   // Forward, layer by layer, over blocks of output columns. The output layer is one block,
   // whose thread then takes the batch's loss and output delta.
   for (Index l = 0; l < L; ++l) {
@@ -206,7 +358,8 @@ void Trainer<S>::column_pass(Index start, Index rows, const S* params, const Fea
       column_forward_block<S>(c.act.data(), gemm, net_, params, input, ex, l, c0, c1);
       if (l + 1 == L) {
         const Index offset = layer_offset(net_, L, rows);
-        loss_and_output_delta(c, ConstMatrixMap<S>(c.act.data() + offset, rows, n_outputs),
+        loss_and_output_delta(c.loss_sum, c.weight_sum,
+                              ConstMatrixMap<S>(c.act.data() + offset, rows, n_outputs),
                               ConstMatrixMap<S>(y, rows, n_outputs), wb, c.delta.data() + offset);
       }
     }
@@ -254,8 +407,9 @@ double Trainer<S>::penalty() const {
 template <class S>
 int Trainer<S>::threads_for_batches() const {
   int threads = resolve_threads(n_threads_);
-  if (column_mode_) threads = std::min(threads, int(ws_.thread_gemm.size()));
+  if (column_mode_ || item_mode_) threads = std::min(threads, int(ws_.thread_gemm.size()));
   const Index blocks = column_mode_ ? Index(col_blocks_.front().size())
+                       : item_mode_ ? std::max(row_items(batch_size_), Index(tiles_.size()))
                                     : chunk_count(batch_size_, min_rows_);
   const Index parallel_units = std::max(blocks, n_slices_);
   if (parallel_units < 2 || net_.macs_per_sample() * double(batch_size_) < kMinParallelMacs) {
@@ -275,7 +429,12 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
   EpochResult result;
   const int threads = threads_for_batches();
   bool stop = false;  // set by the master; read by all only after the next barrier
-  // Two barriers a mini-batch: after the chunks' forward/backward passes, and after the update.
+  if (item_mode_) {
+    share_weights(params, X.sparse());
+    share_deltas(std::min(batch_size_, n));
+  }
+  // Chunk mode: two barriers a mini-batch, after the chunks' forward/backward passes and after
+  // the update; item mode: three (see process_item).
   // Static schedules: a thread keeps the same chunks' workspaces and parameter slices in its
   // cache from batch to batch (dynamic hand-out measured ~15% slower on an idle machine).
   // The work-sharing constructs are orphaned in the lambda: run by a team, or by the caller
@@ -283,8 +442,15 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
   run_in_team(threads, [&] {
     for (Index start = 0; start < n; start += batch_size_) {
       const Index rows = std::min(batch_size_, n - start);
-      const Index n_chunks = column_mode_ ? 1 : chunk_count(rows, min_rows_);
-      if (column_mode_) {
+      const Index n_chunks = column_mode_ || item_mode_ ? 1 : chunk_count(rows, min_rows_);
+      if (item_mode_) {
+        pack_weights_share();
+        if (stop) break;  // the master's decision of the previous batch: all threads agree
+#pragma omp for schedule(static)
+        for (Index k = 0; k < row_items(rows); ++k) {
+          process_item(k, start, rows, params, X, Y, w, order);
+        }
+      } else if (column_mode_) {
         column_pass(start, rows, params, X, Y, w, order);
       } else {
 #pragma omp for schedule(static)
@@ -293,15 +459,31 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
         }
       }
       // (barrier) Every thread now derives the batch's scalars itself, in the same order.
-      if (stop) break;  // the master's decision of the previous batch: all threads agree
+      if (stop) break;
       double loss_sum, sw_sum;
-      sum_chunks(n_chunks, &loss_sum, &sw_sum);
+      if (item_mode_) {
+        sum_items(rows, &loss_sum, &sw_sum);
+      } else {
+        sum_chunks(n_chunks, &loss_sum, &sw_sum);
+      }
       const typename Optimizer::Step step = optimizer.next_step();
+      S* grad = ws_.chunks[0].grad.data();
+      if (item_mode_) {
+        const auto [first, end] = share_of_items(tile_cost_.data(), Index(tiles_.size()));
+        for (Index t = first; t < end; ++t) {
+          gradient_tile(t, start, rows, params, X, order, sw_sum);
+          const TileParams p = tile_params(t);
+          optimizer.update(step, params, grad, p.lo, p.hi);
+          optimizer.update(step, params, grad, p.b_lo, p.b_hi);
+        }
+#pragma omp barrier
+      } else {
 #pragma omp for schedule(static)
-      for (Index s = 0; s < n_slices_; ++s) {
-        reduce_slice(s, n_chunks, params, sw_sum);
-        const Index lo = s * kSliceSize, hi = std::min(lo + kSliceSize, net_.n_params());
-        optimizer.update(step, params, ws_.chunks[0].grad.data(), lo, hi);
+        for (Index s = 0; s < n_slices_; ++s) {
+          reduce_slice(s, n_chunks, params, sw_sum);
+          const Index lo = s * kSliceSize, hi = std::min(lo + kSliceSize, net_.n_params());
+          optimizer.update(step, params, grad, lo, hi);
+        }
       }
       // (barrier) The calling (master) thread does the bookkeeping -- only it may poll for
       // Ctrl-C -- while the others start the next batch's chunks, which touch none of it.
@@ -316,6 +498,8 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
           last_poll = now;
           stop = interrupt();
         }
+        // The next batch's deltas: read by the others only after its first barrier.
+        if (item_mode_ && start + rows < n) share_deltas(std::min(batch_size_, n - start - rows));
       }
     }
   });
@@ -374,9 +558,24 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
   const Index n = X.rows();
   if (n > batch_size_) throw std::invalid_argument("more rows than this trainer was built for");
   if (n < 1) throw std::invalid_argument("X has no rows");
-  const Index n_chunks = column_mode_ ? 1 : chunk_count(n, min_rows_);
+  const Index n_chunks = column_mode_ || item_mode_ ? 1 : chunk_count(n, min_rows_);
   const int threads = threads_for_batches();
   double sw_sum = 0, loss_sum = 0;
+  if (item_mode_) {
+    share_weights(params, X.sparse());
+    share_deltas(n);
+    run_in_team(threads, [&] {
+      pack_weights_share();
+#pragma omp for schedule(static)
+      for (Index k = 0; k < row_items(n); ++k) process_item(k, 0, n, params, X, Y, w, nullptr);
+#pragma omp single
+      sum_items(n, &loss_sum, &sw_sum);
+      const auto [first, end] = share_of_items(tile_cost_.data(), Index(tiles_.size()));
+      for (Index t = first; t < end; ++t) gradient_tile(t, 0, n, params, X, nullptr, sw_sum);
+    });
+    VectorMap<S>(grad, net_.n_params()) = ws_.chunks[0].grad;
+    return loss_sum / sw_sum + 0.5 * alpha_ * penalty() / sw_sum;
+  }
   run_in_team(threads, [&] {
     if (column_mode_) {
       column_pass(0, n, params, X, Y, w, nullptr);

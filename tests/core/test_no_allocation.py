@@ -133,7 +133,7 @@ def _child_counts(malloc_counter, script, argument):
     [
         ([64, 256, 128, 10], 200, "float32", "adam"),  # digits-sized, parallel chunks
         ([784, 256, 128, 10], 128, "float64", "sgd"),  # products beyond Eigen's stack limit
-        ([300, 1024, 10], 256, "float32", "sgd"),
+        ([300, 1024, 10], 256, "float32", "sgd"),  # item mode (a layer >= 128K weights)
         ([2, 2, 3, 2], 1, "float64", "sgd"),  # the notes' network, one sample per batch
         ([40, 1450, 1450, 3], 64, "float32", "adam"),  # column mode (a layer > 2M weights)
     ],
@@ -151,8 +151,9 @@ def test_epoch_allocates_nothing_per_minibatch(malloc_counter, case):
         dict(dtype="float32", solver="adam", dropout=0.2, residual=True,
              hidden_layer_sizes=(32, 32)),
         dict(dtype="float64", solver="sgd", shuffle=False, learning_rate="adaptive"),
+        dict(dtype="float32", solver="adam", hidden_layer_sizes=(2048,)),  # 64 x 2048 = 128K
     ],
-    ids=["adam", "sgd-invscaling", "dropout-residual", "unshuffled-adaptive"],
+    ids=["adam", "sgd-invscaling", "dropout-residual", "unshuffled-adaptive", "item-mode"],
 )
 def test_default_fit_allocates_nothing_per_epoch(malloc_counter, params):
     few, many = _child_counts(malloc_counter, FIT_CHILD, params)

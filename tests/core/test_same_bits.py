@@ -47,7 +47,7 @@ def build_key():
 def digests():
     """SHA-256 of the weights after a short fit whose input layer (784 wide) is deeper than one
     GEMM block, in each dtype: Adam and SGD with momentum, 1 and 2 threads (relu hidden layers,
-    softmax output), and a tanh net with Adam."""
+    softmax output), a tanh net with Adam, and a net in item mode (workspace.hpp) with Adam."""
     import hashlib
 
     rng = np.random.RandomState(0)
@@ -56,9 +56,12 @@ def digests():
     out = {}
     runs = [(solver, n_threads, "relu") for solver in ("adam", "sgd") for n_threads in (1, 2)]
     runs.append(("adam", 2, "tanh"))
+    runs.append(("adam", 2, "item mode"))  # a 784 x 192 layer: row items and gradient tiles
     for dtype in ("float64", "float32"):
         for solver, n_threads, activation in runs:
-            model = fastnn.MLPClassifier((96, 48), solver=solver, batch_size=100, max_iter=2,
+            hidden = (192, 48) if activation == "item mode" else (96, 48)
+            activation = "relu" if activation == "item mode" else activation
+            model = fastnn.MLPClassifier(hidden, solver=solver, batch_size=100, max_iter=2,
                                          activation=activation, random_state=0,
                                          n_threads=n_threads)
             with warnings.catch_warnings():
@@ -68,7 +71,9 @@ def digests():
             for w in model.coefs_ + model.intercepts_:
                 h.update(np.ascontiguousarray(w).tobytes())
             name = f"{dtype} {solver} {n_threads} thread(s)"
-            out[name if activation == "relu" else f"{name} {activation}"] = h.hexdigest()[:16]
+            suffix = " item mode" if hidden[0] == 192 else f" {activation}"
+            suffix = "" if suffix == " relu" else suffix
+            out[name + suffix] = h.hexdigest()[:16]
     return out
 
 
@@ -79,8 +84,8 @@ def test_every_core_pins_its_cache_sizes_whatever_the_cpu_reports():
 
 def test_the_bits_follow_the_cache_sizes_so_the_pin_is_what_makes_them_the_same():
     pinned = digests()
-    # the threads agree; dtypes, solvers and activations do not
-    assert len(set(pinned.values())) == 6
+    # the threads agree; dtypes, solvers, activations and the item-mode net do not
+    assert len(set(pinned.values())) == 8
     unpinned = {}
     try:
         for cpu, sizes in OTHER_CPUS.items():

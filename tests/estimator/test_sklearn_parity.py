@@ -620,3 +620,27 @@ def test_lbfgs_fit_matches_sklearn():
     _assert_same_fitted_params(fast, sk, rtol=1e-6, atol=1e-8)
     assert fast.n_iter_ == sk.n_iter_
     np.testing.assert_allclose(fast.loss_, sk.loss_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_item_mode_fit_matches_sklearn(solver):
+    # A 600 x 256 layer (>= 128K weights) and 40-row batches of 6M multiply-adds: item mode
+    # (workspace.hpp), its row items, weight-gradient tiles and updates fused into the tiles.
+    X, y = _clf_data(n_classes=3, n_samples=160, n_features=600)
+    sw = np.random.RandomState(0).uniform(0.1, 3.0, size=X.shape[0])
+    assert _core.plan_memory(_core.Network([600, 256, 3], "relu", "softmax", "log_loss"),
+                             40)["item_mode"]
+    fast, sk = _fit_pair(
+        "clf",
+        X,
+        y,
+        fit_kwargs={"sample_weight": sw},
+        hidden_layer_sizes=(256,),
+        solver=solver,
+        batch_size=40,
+        random_state=1,
+        max_iter=3,
+        learning_rate_init=0.01,
+        alpha=0.01,
+    )
+    _assert_same_fit_state(fast, sk, rtol=1e-9, atol=1e-11)

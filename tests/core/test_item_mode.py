@@ -1,0 +1,94 @@
+"""Networks with a layer of >= 128K weights and batches of >= 1M multiply-adds train in item mode:
+the batch's passes cut into row items and its weight gradient into tiles of each layer's rows,
+with the weights and deltas packed once for all of them (workspace.hpp). Its gradient against an
+independent reference (whole batch, many items and tiles), sparse = dense, and its partition."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastnn import _core
+
+UNITS = [600, 256, 64, 3]  # 153,600 weights in the first layer
+
+
+def _net():
+    return _core.Network(UNITS, "relu", "softmax", "log_loss")
+
+
+def _data(n, dtype, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, UNITS[0])).astype(dtype)
+    X[X < 0.3] = 0.0  # sparse enough for the CSR comparison
+    Y = np.eye(UNITS[-1], dtype=dtype)[rng.randint(0, UNITS[-1], n)]
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    params = (rng.normal(size=_net().n_params) * 0.05).astype(dtype)
+    return X, Y, w, params
+
+
+def _numpy_loss_and_gradient(params, X, Y, w, alpha):
+    shapes = list(zip(UNITS[:-1], UNITS[1:]))
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in shapes:
+        coefs.append(params[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for _, fan_out in shapes:
+        intercepts.append(params[start : start + fan_out])
+        start += fan_out
+    acts = [X]
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        z = acts[-1] @ W + b
+        if i + 1 < len(coefs):
+            acts.append(np.maximum(z, 0))
+        else:
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            acts.append(z / z.sum(axis=1, keepdims=True))
+    sw = w.sum()
+    p = np.clip(acts[-1], np.finfo(X.dtype).eps, 1 - np.finfo(X.dtype).eps)
+    loss = -(w[:, None] * Y * np.log(p)).sum() / sw
+    loss += 0.5 * alpha * sum((W**2).sum() for W in coefs) / sw
+    delta = (acts[-1] - Y) * w[:, None]
+    grads_W, grads_b = [None] * len(coefs), [None] * len(coefs)
+    for i in range(len(coefs) - 1, -1, -1):
+        grads_W[i] = (acts[i].T @ delta + alpha * coefs[i]) / sw
+        grads_b[i] = delta.sum(axis=0) / sw
+        if i > 0:
+            delta = (delta @ coefs[i].T) * (acts[i] > 0)
+    return loss, np.concatenate([g.ravel() for g in grads_W] + grads_b)
+
+
+@pytest.mark.parametrize("n", [7, 40, 203, 1000])  # 1 to 64 row items, items of uneven rows
+def test_item_mode_loss_and_gradient_match_an_independent_reference(n):
+    net = _net()
+    plan = _core.plan_memory(net, n)
+    assert plan["item_mode"] and len(plan["tiles"]) >= 16
+    X, Y, w, params = _data(n, np.float64)
+    grad = np.empty_like(params)
+    loss = _core.loss_and_gradient(net, params, X, Y, w, 0.01, grad)
+    ref_loss, ref_grad = _numpy_loss_and_gradient(params, X, Y, w, 0.01)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-13)
+
+
+def test_item_mode_sparse_input_matches_dense():
+    net = _net()
+    X, Y, w, params = _data(203, np.float64)
+    dense_grad, sparse_grad = np.empty_like(params), np.empty_like(params)
+    dense = _core.loss_and_gradient(net, params, X, Y, w, 0.0, dense_grad)
+    csr = sp.csr_matrix(X)
+    holder = _core.CsrMatrix64(csr.data, csr.indices.astype(np.int32),
+                               csr.indptr.astype(np.int64), X.shape[1])
+    sparse = _core.loss_and_gradient(net, params, holder, Y, w, 0.0, sparse_grad)
+    np.testing.assert_allclose(sparse, dense, rtol=1e-12)
+    np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-9, atol=1e-14)
+
+
+def test_item_mode_float32_gradient_is_close_to_float64():
+    net = _net()
+    X, Y, w, params = _data(203, np.float64)
+    g64, g32 = np.empty_like(params), np.empty(params.shape, np.float32)
+    l64 = _core.loss_and_gradient(net, params, X, Y, w, 0.01, g64)
+    l32 = _core.loss_and_gradient(net, params.astype(np.float32), X.astype(np.float32),
+                                  Y.astype(np.float32), w.astype(np.float32), 0.01, g32)
+    np.testing.assert_allclose(l32, l64, rtol=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)

@@ -497,6 +497,7 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
         py::list tiles;
         for (const GradientTile& t : p.tiles) tiles.append(py::make_tuple(t.layer, t.r0, t.r1));
         d["tiles"] = tiles;
+        d["tile_cost"] = p.tile_cost;
         d["shared_weights"] = p.shared_weights;
         d["shared_deltas"] = p.shared_deltas;
         d["min_chunk_rows"] = p.min_chunk_rows;
@@ -574,6 +575,9 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       py::arg("Z"), py::arg("activation"), py::arg("slope") = 0.01,
       "For tests only: Z <- g(Z) in place, the forward pass's activation (fastnn/activations.hpp).");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
+  m.def("barrier_seconds", &barrier_seconds, py::arg("threads"), py::arg("rounds"),
+        py::call_guard<py::gil_scoped_release>(),
+        "Seconds an OpenMP barrier of a team of `threads` takes (mean over `rounds`).");
   m.def("serial_after_fork", &serial_after_fork,
         "Whether this process is a fork() child running fastnn on one thread, its parent having "
         "forked without releasing its OpenMP thread pool (fastnn/parallel.hpp).");

@@ -83,6 +83,10 @@ inline std::pair<Index, Index> share_of_items(const double* cum, Index n) {
   return {boundary(thread_id()), boundary(thread_id() + 1)};
 }
 
+// Seconds one barrier of a team of `threads` threads takes, the mean over `rounds`
+// barriers in one parallel region (bench/scaling_model.py's barrier cost).
+double barrier_seconds(int threads, int rounds);
+
 // requested <= 0 means "all the calling thread may use".
 inline int resolve_threads(int requested) {
   const int n = requested > 0 ? requested : max_threads();

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 
 namespace fastnn {
 
@@ -38,5 +39,24 @@ void in_child() {
 bool serial_after_fork() { return serial_in_this_process.load(std::memory_order_relaxed); }
 
 void simulate_pool_kept_over_fork() { simulate_kept_pool = true; }
+
+double barrier_seconds(int threads, int rounds) {
+  double seconds = 0;
+  run_in_team(threads, [&] {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+    const auto start = std::chrono::steady_clock::now();
+    for (int r = 0; r < rounds; ++r) {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+    }
+    if (thread_id() == 0) {
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  });
+  return rounds > 0 ? seconds / rounds : 0.0;
+}
 
 }  // namespace fastnn

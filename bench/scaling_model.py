@@ -21,7 +21,7 @@ estimates, shared out as the core shares them), column mode's column blocks.
 
 The model, per mini-batch on p threads:
 
-    T(p) = sum over phases of  phase time on 1 thread x (largest share of a thread) + barriers x b(p)
+    T(p) = sum over phases of (1-thread phase time x largest share of a thread) + barriers x b(p)
 
 - chunk mode: phase 1 = G1 over the row chunks (equal), phase 2 = U over the parameter slices;
   2 barriers;

@@ -272,3 +272,36 @@ def sklearn_backprop(est, params, layer_units, X, Y, sample_weight=None):
         X, Y, sample_weight, activations, deltas, coef_grads, intercept_grads
     )
     return loss, pack(coef_grads, intercept_grads)
+
+
+def relu_softmax_loss_and_gradient(units, params, X, Y, w, alpha):
+    """Independent reference for a relu network with a softmax output (layer units `units`):
+    weighted log-loss plus L2, and its gradient as the core lays out parameters."""
+    shapes = list(zip(units[:-1], units[1:]))
+    coefs, intercepts, start = [], [], 0
+    for fan_in, fan_out in shapes:
+        coefs.append(params[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for _, fan_out in shapes:
+        intercepts.append(params[start : start + fan_out])
+        start += fan_out
+    acts = [X]
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        z = acts[-1] @ W + b
+        if i + 1 < len(coefs):
+            acts.append(np.maximum(z, 0))
+        else:
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            acts.append(z / z.sum(axis=1, keepdims=True))
+    sw = w.sum()
+    p = np.clip(acts[-1], np.finfo(X.dtype).eps, 1 - np.finfo(X.dtype).eps)
+    loss = -(w[:, None] * Y * np.log(p)).sum() / sw
+    loss += 0.5 * alpha * sum((W**2).sum() for W in coefs) / sw
+    delta = (acts[-1] - Y) * w[:, None]
+    grads_W, grads_b = [None] * len(coefs), [None] * len(coefs)
+    for i in range(len(coefs) - 1, -1, -1):
+        grads_W[i] = (acts[i].T @ delta + alpha * coefs[i]) / sw
+        grads_b[i] = delta.sum(axis=0) / sw
+        if i > 0:
+            delta = (delta @ coefs[i].T) * (acts[i] > 0)
+    return loss, np.concatenate([g.ravel() for g in grads_W] + grads_b)

@@ -115,6 +115,11 @@ class SharedOperand {
   template <bool PanelMode>
   void pack(Index i2, Index k2, Index r0, Index r, Index k0, Index k1);
   Index mc_of(Index i2) const { return std::min(mc_, rows_ - i2); }
+  // Pack item `item`: rows [r0, r0 + r) of L's block (i2, k2); r <= 0 in the last, shorter block.
+  struct ItemRows {
+    Index i2, k2, r0, r;
+  };
+  ItemRows item_rows(Index item) const;
   // Where the (i2, k2) block, mc_of(i2) × min(kc, depth - k2), is packed: blocks follow each other
   // in (i2, k2) order, each starting at Eigen's alignment (its kernel loads them aligned).
   Index offset(Index i2, Index k2) const;
@@ -127,7 +132,7 @@ class SharedOperand {
   const S* data_ = nullptr;
   Index stride_ = 0, rows_ = 0, depth_ = 0;
   bool row_major_ = false;
-  Index mc_eff_ = 0, n_i2_ = 0, n_k2_ = 0, n_sub_ = 0;  // items: n_i2 · n_k2 · n_sub
+  Index n_i2_ = 0, n_k2_ = 0, n_sub_ = 0;  // items: n_i2 · n_k2 · n_sub
 };
 
 }  // namespace fastnn

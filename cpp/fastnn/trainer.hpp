@@ -102,6 +102,10 @@ class Trainer {
   // rows from `gathered` when order is given (the caller gathered them there), else from X.
   static InputRows<S> input_rows(const FeatureMatrix<S>& X, const std::int64_t* order, Index lo,
                                  Index n, const S* gathered);
+  // Row i of c's y, w and x (dense X only) = row order[i] of Y, w and X, for i in [i0, i1)
+  // (`order` already offset to the block's first row).
+  static void gather_rows(ChunkWorkspace<S>& c, const FeatureMatrix<S>& X, ConstMatrixMap<S> Y,
+                          const S* w, const std::int64_t* order, Index i0, Index i1);
   // A block's loss and weight sums and its output delta.  out, Y: (n, n_outputs)
   // w: (n) or nullptr  delta: (n, n_outputs)
   void loss_and_output_delta(double& loss_sum, double& weight_sum, ConstMatrixMap<S> out,
@@ -123,6 +127,9 @@ class Trainer {
   Index weight_pack_items() const;
   void pack_weights(Index t);  // item t of phase 1
   void pack_weights_share();   // the calling thread's share of phase 1, then a barrier
+  // Phases 1 and 2 for the batch of `rows` rows at `start`, each ending at a barrier.
+  void item_passes(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
+                   ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);
   Index row_items(Index rows) const { return row_item_count(rows, row_items_); }
   void process_item(Index k, Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
                     ConstMatrixMap<S> Y, const S* w, const std::int64_t* order);

@@ -143,8 +143,8 @@ void GemmWorkspace<S>::shared_product(MatrixRef<S> C, const S* rhs, Index rhs_st
       const Index nc = std::min(nc_, cols - j2);
       pack_rhs(block_b_.data(), R.getSubMapper(k2, j2), kc, nc);
       for (Index i2 = 0; i2 < rows; i2 += B.mc_) {
-        gebp(res.getSubMapper(i2, j2), B.packed_.data() + B.offset(i2, k2), block_b_.data(), B.mc_of(i2), kc, nc,
-             S(1));
+        gebp(res.getSubMapper(i2, j2), B.packed_.data() + B.offset(i2, k2), block_b_.data(),
+             B.mc_of(i2), kc, nc, S(1));
       }
     }
   }
@@ -204,10 +204,9 @@ void SharedOperand<S>::set(const ConstMatrixRef<S>& B, bool row_major_lhs) {
   rows_ = row_major_lhs ? B.rows() : B.cols();
   depth_ = row_major_lhs ? B.cols() : B.rows();
   if (rows_ < 1 || depth_ < 1) throw std::logic_error("an empty shared operand");
-  mc_eff_ = std::min(mc_, rows_);
   n_i2_ = (rows_ + mc_ - 1) / mc_;
   n_k2_ = (depth_ + kc_ - 1) / kc_;
-  n_sub_ = (mc_eff_ + kPackRows - 1) / kPackRows;
+  n_sub_ = (std::min(mc_, rows_) + kPackRows - 1) / kPackRows;
   const Index last_i2 = (n_i2_ - 1) * mc_, last_k2 = (n_k2_ - 1) * kc_;
   if (offset(last_i2, last_k2) + mc_of(last_i2) * (depth_ - last_k2) > packed_.size()) {
     throw std::logic_error("a shared operand larger than planned");
@@ -239,21 +238,23 @@ void SharedOperand<S>::pack(Index i2, Index k2, Index r0, Index r, Index k0, Ind
 }
 
 template <class S>
+typename SharedOperand<S>::ItemRows SharedOperand<S>::item_rows(Index item) const {
+  const Index k2 = (item / n_sub_) % n_k2_ * kc_, i2 = item / (n_sub_ * n_k2_) * mc_;
+  const Index r0 = item % n_sub_ * kPackRows;
+  return {i2, k2, r0, std::min(kPackRows, mc_of(i2) - r0)};
+}
+
+template <class S>
 void SharedOperand<S>::pack_item(Index item) {
-  const Index sub = item % n_sub_, k2 = (item / n_sub_) % n_k2_ * kc_;
-  const Index i2 = item / (n_sub_ * n_k2_) * mc_;
-  const Index r0 = sub * kPackRows;
-  if (r0 >= mc_of(i2)) return;  // the last block is shorter
-  pack<false>(i2, k2, r0, std::min(kPackRows, mc_of(i2) - r0), k2,
-              std::min(k2 + kc_, depth_));
+  const ItemRows it = item_rows(item);
+  if (it.r <= 0) return;  // the last block is shorter
+  pack<false>(it.i2, it.k2, it.r0, it.r, it.k2, std::min(it.k2 + kc_, depth_));
 }
 
 template <class S>
 Index SharedOperand<S>::pack_item_size(Index item) const {
-  const Index sub = item % n_sub_, k2 = (item / n_sub_) % n_k2_ * kc_;
-  const Index i2 = item / (n_sub_ * n_k2_) * mc_;
-  const Index r0 = sub * kPackRows;
-  return std::max<Index>(0, std::min(kPackRows, mc_of(i2) - r0)) * std::min(kc_, depth_ - k2);
+  const ItemRows it = item_rows(item);
+  return std::max<Index>(0, it.r) * std::min(kc_, depth_ - it.k2);
 }
 
 template <class S>

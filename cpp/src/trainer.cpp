@@ -93,6 +93,20 @@ InputRows<S> Trainer<S>::input_rows(const FeatureMatrix<S>& X, const std::int64_
   return InputRows<S>::dense_rows(X.dense().data() + lo * X.cols(), n, X.cols());
 }
 
+template <class S>
+void Trainer<S>::gather_rows(ChunkWorkspace<S>& c, const FeatureMatrix<S>& X,
+                             ConstMatrixMap<S> Y, const S* w, const std::int64_t* order,
+                             Index i0, Index i1) {
+  const Index n_features = X.cols(), n_outputs = Y.cols();
+  MatrixMap<S> Yb(c.y.data(), i1, n_outputs), Xb(c.x.data(), i1, n_features);
+  for (Index i = i0; i < i1; ++i) {
+    const Index r = Index(order[i]);
+    Yb.row(i) = Y.row(r);
+    if (w) c.w[i] = w[r];
+    if (!X.sparse()) Xb.row(i) = X.dense().row(r);
+  }
+}
+
 namespace {
 // Reductions over memory the caller owns, in an order fixed by the data alone. Eigen's own
 // reductions start their vector loop at the first aligned element, so which terms they add
@@ -130,23 +144,15 @@ void Trainer<S>::process_chunk(Index k, Index n_chunks, Index start, Index rows,
   ChunkWorkspace<S>& c = ws_.chunks[size_t(k)];
   const Index lo = start + k * rows / n_chunks;
   const Index n = start + (k + 1) * rows / n_chunks - lo;
-  const Index n_features = X.cols(), n_outputs = Y.cols();
+  const Index n_outputs = Y.cols();
   const S* y = Y.data() + lo * n_outputs;
   const S* wc = w ? w + lo : nullptr;
   if (order) {
-    // Gather the chunk's targets and weights: Y_c: (n, n_outputs)  w_c: (n)
-    MatrixMap<S> Yc(c.y.data(), n, n_outputs);
-    for (Index i = 0; i < n; ++i) {
-      const Index r = Index(order[lo + i]);
-      Yc.row(i) = Y.row(r);
-      if (w) c.w[i] = w[r];
-    }
+    // Gather the chunk's targets, weights and dense input rows: (n, n_outputs), (n),
+    // (n, n_features).
+    gather_rows(c, X, Y, w, order + lo, 0, n);
     y = c.y.data();
     wc = w ? c.w.data() : nullptr;
-  }
-  if (order && !X.sparse()) {
-    MatrixMap<S> Xc(c.x.data(), n, n_features);  // X_c: (n, n_features), gathered
-    for (Index i = 0; i < n; ++i) Xc.row(i) = X.dense().row(Index(order[lo + i]));
   }
   const InputRows<S> input = input_rows(X, order, lo, n, c.x.data());
   const BlockExtras<S> ex = extras(c, lo, n, 0);
@@ -208,6 +214,14 @@ void Trainer<S>::pack_weights_share() {
 }
 
 template <class S>
+void Trainer<S>::item_passes(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
+                             ConstMatrixMap<S> Y, const S* w, const std::int64_t* order) {
+  pack_weights_share();
+#pragma omp for schedule(static)
+  for (Index k = 0; k < row_items(rows); ++k) process_item(k, start, rows, params, X, Y, w, order);
+}
+
+template <class S>
 void Trainer<S>::pack_weights(Index t) {
   for (size_t l = 0; l < ws_.forward_weights.size(); ++l) {
     for (SharedOperand<S>* W : {&ws_.forward_weights[l], &ws_.backward_weights[l]}) {
@@ -225,27 +239,17 @@ void Trainer<S>::process_item(Index k, Index start, Index rows, const S* params,
   const Index n_items = row_items(rows);
   const Index r0 = row_item_start(k, rows, n_items);
   const Index n = row_item_start(k + 1, rows, n_items) - r0;
-  const Index n_features = X.cols(), n_outputs = Y.cols(), L = net_.n_layers();
+  const Index n_outputs = Y.cols(), L = net_.n_layers();
   const S* y = Y.data() + (start + r0) * n_outputs;
   const S* wi = w ? w + start + r0 : nullptr;
-  const S* x = X.sparse() ? nullptr : X.dense().data() + (start + r0) * n_features;
   if (order) {
     // Gather the item's targets, weights and dense input rows into the batch's buffers.
-    MatrixMap<S> Yb(c.y.data(), rows, n_outputs), Xb(c.x.data(), rows, n_features);
-    for (Index i = r0; i < r0 + n; ++i) {
-      const Index r = Index(order[start + i]);
-      Yb.row(i) = Y.row(r);
-      if (w) c.w[i] = w[r];
-      if (!X.sparse()) Xb.row(i) = X.dense().row(r);
-    }
+    gather_rows(c, X, Y, w, order + start, r0, r0 + n);
     y = c.y.data() + r0 * n_outputs;
     wi = w ? c.w.data() + r0 : nullptr;
-    x = c.x.data() + r0 * n_features;
   }
   const InputRows<S> input =
-      X.sparse() ? InputRows<S>::csr_rows(X.csr(), order ? order + start + r0 : nullptr,
-                                          start + r0, n)
-                 : InputRows<S>::dense_rows(x, n, n_features);
+      input_rows(X, order, start + r0, n, c.x.data() + r0 * X.cols());
   const BlockExtras<S> ex = extras(c, start, rows, r0);
   GemmWorkspace<S>& gemm = ws_.thread_gemm[size_t(thread_id())];
   for (Index l = 0; l < L; ++l) {
@@ -279,10 +283,7 @@ void Trainer<S>::gradient_tile(Index t, Index start, Index rows, const S* params
                                double sw_sum) {
   ChunkWorkspace<S>& c = ws_.chunks[0];
   const GradientTile& tile = tiles_[size_t(t)];
-  const InputRows<S> input =
-      X.sparse() ? InputRows<S>::csr_rows(X.csr(), order ? order + start : nullptr, start, rows)
-                 : InputRows<S>::dense_rows(
-                       order ? c.x.data() : X.dense().data() + start * X.cols(), rows, X.cols());
+  const InputRows<S> input = input_rows(X, order, start, rows, c.x.data());
   weight_gradient_rows<S>(c.grad.data(), ws_.thread_gemm[size_t(thread_id())], net_, input,
                           c.act.data(), c.delta.data(), ws_.deltas[size_t(tile.layer)],
                           tile.layer, tile.r0, tile.r1);
@@ -329,19 +330,15 @@ template <class S>
 void Trainer<S>::column_pass(Index start, Index rows, const S* params, const FeatureMatrix<S>& X,
                              ConstMatrixMap<S> Y, const S* w, const std::int64_t* order) {
   ChunkWorkspace<S>& c = ws_.chunks[0];
-  const Index n_features = X.cols(), n_outputs = Y.cols(), L = net_.n_layers();
+  const Index n_outputs = Y.cols(), L = net_.n_layers();
   GemmWorkspace<S>& gemm = ws_.thread_gemm[size_t(thread_id())];
   if (order) {
     // Gather the batch's targets, weights and dense input rows, in fixed blocks of rows.
     const Index n_blocks = (rows + kGatherRows - 1) / kGatherRows;
 #pragma omp for schedule(static)
     for (Index b = 0; b < n_blocks; ++b) {
-      for (Index i = b * kGatherRows; i < std::min(rows, (b + 1) * kGatherRows); ++i) {
-        const Index r = Index(order[start + i]);
-        MatrixMap<S>(c.y.data(), rows, n_outputs).row(i) = Y.row(r);
-        if (w) c.w[i] = w[r];
-        if (!X.sparse()) MatrixMap<S>(c.x.data(), rows, n_features).row(i) = X.dense().row(r);
-      }
+      gather_rows(c, X, Y, w, order + start, b * kGatherRows,
+                  std::min(rows, (b + 1) * kGatherRows));
     }
   }
   const S* y = order ? c.y.data() : Y.data() + start * n_outputs;
@@ -444,12 +441,7 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
       const Index rows = std::min(batch_size_, n - start);
       const Index n_chunks = column_mode_ || item_mode_ ? 1 : chunk_count(rows, min_rows_);
       if (item_mode_) {
-        pack_weights_share();
-        if (stop) break;  // the master's decision of the previous batch: all threads agree
-#pragma omp for schedule(static)
-        for (Index k = 0; k < row_items(rows); ++k) {
-          process_item(k, start, rows, params, X, Y, w, order);
-        }
+        item_passes(start, rows, params, X, Y, w, order);
       } else if (column_mode_) {
         column_pass(start, rows, params, X, Y, w, order);
       } else {
@@ -459,7 +451,7 @@ EpochResult Trainer<S>::epoch_pass(S* params, Optimizer& optimizer, const Featur
         }
       }
       // (barrier) Every thread now derives the batch's scalars itself, in the same order.
-      if (stop) break;
+      if (stop) break;  // the master's decision of the previous batch: all threads agree
       double loss_sum, sw_sum;
       if (item_mode_) {
         sum_items(rows, &loss_sum, &sw_sum);
@@ -565,9 +557,7 @@ double Trainer<S>::loss_and_gradient(S* grad, const S* params, const FeatureMatr
     share_weights(params, X.sparse());
     share_deltas(n);
     run_in_team(threads, [&] {
-      pack_weights_share();
-#pragma omp for schedule(static)
-      for (Index k = 0; k < row_items(n); ++k) process_item(k, 0, n, params, X, Y, w, nullptr);
+      item_passes(0, n, params, X, Y, w, nullptr);
 #pragma omp single
       sum_items(n, &loss_sum, &sw_sum);
       const auto [first, end] = share_of_items(tile_cost_.data(), Index(tiles_.size()));

@@ -3,11 +3,11 @@ weight columns over the whole batch instead of by rows). The same guarantees hol
 correct gradients, bitwise independence from the thread count, sparse = dense."""
 
 import numpy as np
-import scipy.sparse as sp
 
 from fastnn import _core
 
 from _reference import relu_softmax_loss_and_gradient
+from _util import assert_sparse_gradient_equals_dense
 
 # 1450 x 1450 = 2,102,500 weights: just over the column-mode threshold (2048 x 1024).
 UNITS = [40, 1450, 1450, 3]
@@ -42,11 +42,4 @@ def test_column_mode_sparse_input_matches_dense():
     X, Y, w = _data(64, np.float64)
     X[X < 0.5] = 0.0
     params = _params(net, np.float64)
-    dense_grad, sparse_grad = np.empty_like(params), np.empty_like(params)
-    dense = _core.loss_and_gradient(net, params, X, Y, w, 0.0, dense_grad)
-    csr = sp.csr_matrix(X)
-    holder = _core.CsrMatrix64(csr.data, csr.indices.astype(np.int32),
-                               csr.indptr.astype(np.int64), X.shape[1])
-    sparse = _core.loss_and_gradient(net, params, holder, Y, w, 0.0, sparse_grad)
-    np.testing.assert_allclose(sparse, dense, rtol=1e-12)
-    np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-9, atol=1e-14)
+    assert_sparse_gradient_equals_dense(net, params, X, Y, w)

@@ -5,11 +5,11 @@ independent reference (whole batch, many items and tiles), sparse = dense, and i
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from fastnn import _core
 
 from _reference import relu_softmax_loss_and_gradient
+from _util import assert_sparse_gradient_equals_dense
 
 UNITS = [600, 256, 64, 3]  # 153,600 weights in the first layer
 
@@ -44,14 +44,7 @@ def test_item_mode_loss_and_gradient_match_an_independent_reference(n):
 def test_item_mode_sparse_input_matches_dense():
     net = _net()
     X, Y, w, params = _data(203, np.float64)
-    dense_grad, sparse_grad = np.empty_like(params), np.empty_like(params)
-    dense = _core.loss_and_gradient(net, params, X, Y, w, 0.0, dense_grad)
-    csr = sp.csr_matrix(X)
-    holder = _core.CsrMatrix64(csr.data, csr.indices.astype(np.int32),
-                               csr.indptr.astype(np.int64), X.shape[1])
-    sparse = _core.loss_and_gradient(net, params, holder, Y, w, 0.0, sparse_grad)
-    np.testing.assert_allclose(sparse, dense, rtol=1e-12)
-    np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-9, atol=1e-14)
+    assert_sparse_gradient_equals_dense(net, params, X, Y, w)
 
 
 def test_item_mode_float32_gradient_is_close_to_float64():

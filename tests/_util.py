@@ -35,11 +35,12 @@ EXTRA_PARAMS = {
 
 
 def extra_params(Fast):
-    """The extra parameters of fastnn estimator class ``Fast`` (the classifier also has loss)."""
+    """The extra parameters of fastnn estimator class ``Fast`` (the classifier also has loss and
+    class_weight)."""
     from sklearn.base import is_classifier
 
     if is_classifier(Fast()):
-        return {**EXTRA_PARAMS, "loss": "log_loss"}
+        return {**EXTRA_PARAMS, "loss": "log_loss", "class_weight": None}
     return dict(EXTRA_PARAMS)
 
 

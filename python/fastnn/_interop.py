@@ -106,6 +106,7 @@ def to_sklearn(model):
     params.pop("residual", None)
     if is_classifier(model):
         params.pop("loss", None)
+        params.pop("class_weight", None)  # training only
     spec = NetworkSpec.build(
         model, model.n_features_in_, model.n_outputs_, is_classifier(model),
         model._y_type(), model.coefs_[0].dtype,

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastnn import _engine
 from fastnn._callbacks import FitTasks
+from fastnn._class_weight import sample_class_weights
 from fastnn._compat import (
     CallbackSupportMixin,
     Interval,
@@ -168,6 +169,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        class_weight = self._sample_class_weights(y, incremental)
+        if class_weight is not None:  # multiplies sample_weight, as in scikit-learn
+            sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
         if y.ndim == 1:
             y = y.reshape((-1, 1))
 
@@ -195,6 +199,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             )
         tasks.end()
         return self
+
+    def _sample_class_weights(self, y, incremental):
+        """Each sample's weight from ``class_weight`` (classifiers), else None."""
+        return None
 
     def _fitted_state(self):
         """A deep copy of everything a fit changes: all but the constructor parameters and the
@@ -274,11 +282,21 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         'squared_error' is the lecture notes' quadratic cost 1/N sum ½||y - F(x)||² on
         sigmoid outputs with one-hot targets (``predict_proba`` then normalises the outputs of
         a multiclass model to sum to one).
+
+    class_weight : dict, list of dict or 'balanced', default=None
+        Weights of the classes, with scikit-learn's meaning: each sample's weight is multiplied
+        by its class's (``sklearn.utils.class_weight.compute_sample_weight``), in the training
+        loss and in early stopping's validation score. 'balanced' weighs the classes by
+        ``n_samples / (n_classes * np.bincount(y))`` of the data ``fit`` is given; a dict maps
+        class labels to weights (1 for those it omits). Multilabel targets take 'balanced' or a
+        list of dicts, one per output, each mapping 0 and 1 to weights. ``partial_fit`` takes
+        dicts over the ``classes`` given, not 'balanced' (as scikit-learn's ``SGDClassifier``).
     """
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": [StrOptions({"log_loss", "squared_error"})],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -313,8 +331,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         weight_init="sklearn",
         residual=False,
         loss="log_loss",
+        class_weight=None,
     ):
         _store_params(self, locals())
+
+    def _sample_class_weights(self, y, incremental):
+        return sample_class_weights(
+            self.class_weight, self._label_binarizer.y_type_, self.classes_, y, incremental
+        )
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

@@ -60,7 +60,7 @@ class _InvalidFile(Exception):
 
 # --------------------------------------------------------------------- JSON values
 def _encode(value, name):
-    """A parameter value as JSON: tuples, numpy arrays and non-finite floats tagged."""
+    """A parameter value as JSON: tuples, mappings, numpy arrays and non-finite floats tagged."""
     if value is None or isinstance(value, (bool, np.bool_, str)):
         return bool(value) if isinstance(value, np.bool_) else value
     if isinstance(value, numbers.Integral):
@@ -72,6 +72,8 @@ def _encode(value, name):
         return {"__tuple__": [_encode(v, name) for v in value]}
     if isinstance(value, list):
         return [_encode(v, name) for v in value]
+    if isinstance(value, dict):  # class_weight: keys are labels, not only strings
+        return {"__dict__": [[_encode(k, name), _encode(v, name)] for k, v in value.items()]}
     if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "biuf":
         return {"__ndarray__": [_encode(v, name) for v in value.tolist()],
                 "dtype": value.dtype.str}
@@ -87,6 +89,14 @@ def _decode(value, name):
     if isinstance(value, dict):
         if set(value) == {"__float__"} and value["__float__"] in ("inf", "-inf", "nan"):
             return float(value["__float__"])
+        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+            pairs = [_decode(pair, name) for pair in value["__dict__"]]
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise _InvalidFile(f"parameter {name} holds a malformed mapping")
+            try:
+                return {key: v for key, v in pairs}
+            except TypeError:  # an unhashable key
+                raise _InvalidFile(f"parameter {name} has an unhashable key") from None
         if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
             return tuple(_decode(v, name) for v in value["__tuple__"])
         if set(value) == {"__ndarray__", "dtype"} and isinstance(value["__ndarray__"], list):

@@ -34,14 +34,18 @@ EXTRA_PARAMS = {
 }
 
 
+# The training-control keywords both estimators end with.
+_TRAINING_CONTROL = {"scoring": None, "lr_schedule": None, "warmup_epochs": 0}
+
+
 def extra_params(Fast):
     """The extra parameters of fastnn estimator class ``Fast`` (the classifier also has loss and
-    class_weight)."""
+    class_weight; both end with the training-control keywords)."""
     from sklearn.base import is_classifier
 
     if is_classifier(Fast()):
-        return {**EXTRA_PARAMS, "loss": "log_loss", "class_weight": None}
-    return dict(EXTRA_PARAMS)
+        return {**EXTRA_PARAMS, "loss": "log_loss", "class_weight": None, **_TRAINING_CONTROL}
+    return {**EXTRA_PARAMS, **_TRAINING_CONTROL}
 
 
 def fit_quiet(est, X, y, **fit_params):
@@ -135,3 +139,20 @@ def assert_sparse_gradient_equals_dense(net, params, X, Y, w):
     sparse = _core.loss_and_gradient(net, params, holder, Y, w, 0.0, sparse_grad)
     np.testing.assert_allclose(sparse, dense, rtol=1e-12)
     np.testing.assert_allclose(sparse_grad, dense_grad, rtol=1e-9, atol=1e-14)
+
+
+# The training state a continued fit carries (bitwise equal in two models trained alike).
+TRAINING_STATE = ("loss_curve_", "validation_scores_", "validation_loss_curve_", "t_",
+                  "best_loss_", "best_validation_score_", "_no_improvement_count")
+
+
+def assert_same_training(a, b):
+    """Two models trained to the same bits: weights (and their dtypes), the training state
+    each has (TRAINING_STATE) and the optimizer's learning rate."""
+    for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert wa.dtype == wb.dtype
+        np.testing.assert_array_equal(wa, wb)
+    for name in TRAINING_STATE:
+        assert getattr(a, name, "absent") == getattr(b, name, "absent"), name
+    if hasattr(a, "_optimizer") and hasattr(b, "_optimizer"):
+        assert a._optimizer.learning_rate == b._optimizer.learning_rate

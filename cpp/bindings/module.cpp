@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -219,6 +220,19 @@ struct Predictor {
   }
 
   py::object operator()(const py::object& X, int n_threads, bool check_finite) const {
+    const FeatureMatrix<S> x = checked_input(X);
+    if (check_finite && !x.sparse() && !all_finite<S>(x.dense())) return py::none();
+    return output(x, n_threads, net);
+  }
+
+  // The activations of hidden layer n_hidden (1-based) for X.
+  Array<S> hidden(const py::object& X, Index n_hidden, int n_threads) const {
+    const FeatureMatrix<S> x = checked_input(X);
+    return output(x, n_threads, net.hidden_front(n_hidden));
+  }
+
+  // X, once the layers are checked current and X's width the network's.
+  FeatureMatrix<S> checked_input(const py::object& X) const {
     if (!views_current()) {
       throw py::value_error("a layer's array was reshaped or resized in place");
     }
@@ -228,19 +242,18 @@ struct Predictor {
                             " features, but the network expects " +
                             std::to_string(net.n_features()));
     }
-    if (check_finite && !x.sparse() && !all_finite<S>(x.dense())) return py::none();
-    return output(x, n_threads);
+    return x;
   }
 
-  // The output for X, whose width has been checked.
-  Array<S> output(const FeatureMatrix<S>& x, int n_threads) const {
-    Array<S> out({x.rows(), net.n_outputs()});
-    MatrixMap<S> y(out.mutable_data(), x.rows(), net.n_outputs());
+  // The output of `views` (this network or its front) for X, whose width has been checked.
+  static Array<S> output(const FeatureMatrix<S>& x, int n_threads, const LayerViews<S>& views) {
+    Array<S> out({x.rows(), views.n_outputs()});
+    MatrixMap<S> y(out.mutable_data(), x.rows(), views.n_outputs());
     if (x.rows() < kReleaseGilRows) {  // microseconds: not worth handing the GIL over
-      predict<S>(y, net, x, n_threads);
+      predict<S>(y, views, x, n_threads);
     } else {
       py::gil_scoped_release release;
-      predict<S>(y, net, x, n_threads);
+      predict<S>(y, views, x, n_threads);
     }
     return out;
   }
@@ -266,7 +279,7 @@ struct Predictor {
     if (a.ndim() != 2 || a.shape(0) < 1 || a.shape(1) != net.n_features()) return py::none();
     const ConstMatrixMap<S> x(a.data(), a.shape(0), a.shape(1));
     if (!all_finite<S>(x)) return py::none();
-    return output(FeatureMatrix<S>(x), n_threads);
+    return output(FeatureMatrix<S>(x), n_threads, net);
   }
 
   static constexpr Index kReleaseGilRows = 16;
@@ -343,6 +356,21 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name,
           "with dropout, of the network thinned by epoch's masks.");
 
   m.def(
+      "mean_loss",
+      [](const Array<S>& Yhat, const Array<S>& Y, const py::object& sample_weight,
+         const std::string& loss) {
+        const ConstMatrixMap<S> yhat = matrix_view(Yhat, "Yhat"), y = matrix_view(Y, "Y");
+        if (y.rows() != yhat.rows() || y.cols() != yhat.cols()) {
+          throw py::value_error("Y must have the shape of Yhat");
+        }
+        return mean_loss<S>(yhat, y, optional_vector<S>(sample_weight, y.rows(), "sample_weight"),
+                            parse_loss(loss));
+      },
+      py::arg("Yhat").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight"),
+      py::arg("loss"),
+      "A data set's loss given the network's outputs Yhat (fastnn/losses.hpp's mean_loss): the "
+      "weighted mean of the rows' losses, no penalty; NaN when the weights sum to 0.");
+  m.def(
       "all_finite", [](const Array<S>& X) { return all_finite<S>(matrix_view(X, "X")); },
       py::arg("X").noconvert(), "True when no entry of the 2-D array X is NaN or inf.");
 
@@ -358,6 +386,9 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name,
            py::arg("check_finite") = false,
            "The network's output for X (output activation applied); None when check_finite "
            "and dense X holds a NaN or an infinity.")
+      .def("hidden", &Predictor<S>::hidden, py::arg("X"), py::arg("n_hidden"),
+           py::arg("n_threads") = 0,
+           "The activations of hidden layer n_hidden (1-based) for X (dense or CSR, validated).")
       .def("plain", &Predictor<S>::plain, py::arg("X"), py::arg("coefs"), py::arg("intercepts"),
            py::arg("n_threads") = 0,
            "The output for X when X is a finite C-contiguous 2-D array of this dtype and width "
@@ -437,15 +468,23 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       .def(py::init([](double tol, double n_iter_no_change, const std::string& schedule,
                        const std::string& criterion, double learning_rate_init, double power_t,
                        double learning_rate, double best, double no_improvement_count,
-                       std::int64_t samples_seen) {
+                       std::int64_t samples_seen, bool incremental, std::int64_t warmup_epochs,
+                       std::int64_t horizon, double plateau_rate, std::int64_t epoch) {
+             using Schedule = EpochRule::Schedule;
+             static const std::pair<const char*, Schedule> schedules[] = {
+                 {"constant", Schedule::constant}, {"invscaling", Schedule::invscaling},
+                 {"adaptive", Schedule::adaptive}, {"cosine", Schedule::cosine},
+                 {"step", Schedule::step},         {"plateau", Schedule::plateau},
+                 {"given", Schedule::given}};
              EpochRule r;
+             const auto found = std::find_if(std::begin(schedules), std::end(schedules),
+                                             [&](const auto& p) { return schedule == p.first; });
+             if (found == std::end(schedules)) {
+               throw std::invalid_argument("unknown learning-rate schedule");
+             }
+             r.schedule = found->second;
              r.tol = tol;
              r.n_iter_no_change = n_iter_no_change;
-             r.schedule = schedule == "constant"     ? EpochRule::Schedule::constant
-                          : schedule == "invscaling" ? EpochRule::Schedule::invscaling
-                          : schedule == "adaptive"
-                              ? EpochRule::Schedule::adaptive
-                              : throw std::invalid_argument("unknown learning-rate schedule");
              r.criterion = criterion == "training_loss" ? EpochRule::Criterion::training_loss
                            : criterion == "validation_score"
                                ? EpochRule::Criterion::validation_score
@@ -456,12 +495,21 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
              r.best = best;
              r.no_improvement_count = no_improvement_count;
              r.samples_seen = samples_seen;
+             r.incremental = incremental;
+             r.warmup_epochs = warmup_epochs;
+             r.horizon = horizon;
+             r.plateau_rate = plateau_rate;
+             r.epoch = epoch;
              return r;
            }),
            py::arg("tol"), py::arg("n_iter_no_change"), py::arg("schedule"),
            py::arg("criterion"), py::arg("learning_rate_init"), py::arg("power_t"),
            py::arg("learning_rate"), py::arg("best"), py::arg("no_improvement_count"),
-           py::arg("samples_seen"))
+           py::arg("samples_seen"), py::arg("incremental") = false,
+           py::arg("warmup_epochs") = 0, py::arg("horizon") = 200, py::arg("plateau_rate") = 0.0,
+           py::arg("epoch") = 0)
+      .def("begin_epoch", &EpochRule::begin_epoch,
+           "Before an epoch: sets learning_rate for it, counts the epoch.")
       .def("record", &EpochRule::record, py::arg("value"), py::arg("n_samples"),
            "After an epoch: its criterion value and sample count. True on a new best.")
       .def(
@@ -479,6 +527,10 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       .def_readonly("best", &EpochRule::best)
       .def_readonly("no_improvement_count", &EpochRule::no_improvement_count)
       .def_readonly("samples_seen", &EpochRule::samples_seen)
+      .def_readonly("plateau_rate", &EpochRule::plateau_rate)
+      .def_readonly("epoch", &EpochRule::epoch)
+      .def_readwrite("factor", &EpochRule::factor,
+                     "The 'given' schedule's factor for the next epoch.")
       .def_readonly("stopped", &EpochRule::stopped);
   bind_dtype<float>(m, "Trainer32", "CsrMatrix32", "Predictor32");
   bind_dtype<double>(m, "Trainer64", "CsrMatrix64", "Predictor64");

@@ -31,6 +31,11 @@ Activation output_activation_for(Loss loss);
 template <class S>
 double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss);
 
+// The loss of a data set: Σ_i w_i · row_loss_i / Σ_i w_i (the mean without weights), the weights
+// summed in order in double; NaN when they sum to 0.  Yhat, Y: (n, n_outputs)  w: (n) or nullptr.
+template <class S>
+double mean_loss(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss);
+
 // dZ = dL/dz of each row, times w_i.  dZ, Yhat, Y: (n, n_outputs)  w: (n) or nullptr.
 template <class S>
 void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w,

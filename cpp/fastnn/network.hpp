@@ -55,6 +55,10 @@ struct LayerViews {
   // (fan_out of one is fan_in of the next), hidden is a hidden-layer activation and every
   // residual layer is a square hidden layer.
   void validate() const;
+  // The first n_hidden layers, a network whose output is the activations of hidden layer
+  // n_hidden (1-based; residual layers as in the whole network). Throws std::out_of_range
+  // unless 1 <= n_hidden < layers.size().
+  LayerViews hidden_front(Index n_hidden) const;
 };
 
 // Throws std::invalid_argument unless weight layer l of n_layers, of shape (fan_in, fan_out),

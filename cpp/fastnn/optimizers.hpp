@@ -45,7 +45,7 @@ struct AdamState {
   S* m;  // (n_params)
   S* v;  // (n_params)
   std::int64_t* t;  // (1) steps taken
-  double learning_rate_init;
+  double learning_rate;  // η
   double beta_1;
   double beta_2;
   double epsilon;
@@ -53,10 +53,11 @@ struct AdamState {
   struct Step {
     S learning_rate;  // η_t
   };
-  void set_learning_rate(double) {}  // Adam's rate is η_t, from learning_rate_init
+  // The epoch's η (learning_rate_init under a constant schedule), from which η_t follows.
+  void set_learning_rate(double rate) { learning_rate = rate; }
   Step next_step() const {
     const double step = double(*t + 1);
-    return {S(learning_rate_init * std::sqrt(1.0 - std::pow(beta_2, step)) /
+    return {S(learning_rate * std::sqrt(1.0 - std::pow(beta_2, step)) /
               (1.0 - std::pow(beta_1, step)))};
   }
   void end_step() { ++*t; }

@@ -94,6 +94,17 @@ double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w
 }
 
 template <class S>
+double mean_loss(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss) {
+  double weight_sum = double(Yhat.rows());
+  if (w) {
+    weight_sum = 0.0;
+    for (Index i = 0; i < Yhat.rows(); ++i) weight_sum += double(w[i]);
+  }
+  if (weight_sum == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  return weighted_loss_sum<S>(Yhat, Y, w, loss) / weight_sum;
+}
+
+template <class S>
 void output_delta(MatrixMap<S> dZ, ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w,
                   Loss loss) {
   // dZ, Yhat, Y: (n, n_outputs)  w: (n)
@@ -108,6 +119,10 @@ template double weighted_loss_sum<float>(ConstMatrixMap<float>, ConstMatrixMap<f
                                          const float*, Loss);
 template double weighted_loss_sum<double>(ConstMatrixMap<double>, ConstMatrixMap<double>,
                                           const double*, Loss);
+template double mean_loss<float>(ConstMatrixMap<float>, ConstMatrixMap<float>, const float*,
+                                 Loss);
+template double mean_loss<double>(ConstMatrixMap<double>, ConstMatrixMap<double>, const double*,
+                                  Loss);
 template void output_delta<float>(MatrixMap<float>, ConstMatrixMap<float>, ConstMatrixMap<float>,
                                   const float*, Loss);
 template void output_delta<double>(MatrixMap<double>, ConstMatrixMap<double>,

@@ -95,6 +95,18 @@ void LayerViews<S>::validate() const {
   }
 }
 
+template <class S>
+LayerViews<S> LayerViews<S>::hidden_front(Index n_hidden) const {
+  if (n_hidden < 1 || n_hidden >= Index(layers.size())) {
+    throw std::out_of_range("hidden layer " + std::to_string(n_hidden) + " of a network with " +
+                            std::to_string(layers.size() - 1) + " hidden layers");
+  }
+  LayerViews<S> front{{layers.begin(), layers.begin() + n_hidden}, hidden, hidden, leaky_slope,
+                      {}};
+  if (!residual.empty()) front.residual.assign(residual.begin(), residual.begin() + n_hidden);
+  return front;
+}
+
 template struct LayerViews<float>;
 template struct LayerViews<double>;
 

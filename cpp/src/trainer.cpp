@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -524,8 +525,13 @@ Index Trainer<S>::run_epochs(S* params, Optimizer& optimizer, const FeatureMatri
   *interrupted = false;
   auto last_poll = std::chrono::steady_clock::now();  // Ctrl-C polls span epochs
   for (Index e = 0; e < max_epochs; ++e) {
-    if (shuffler) shuffler->shuffle(order, n);
+    if (shuffler) {
+      // An incremental epoch stands for a partial_fit call, whose shuffle permutes 0..n-1.
+      if (rule.incremental) std::iota(order, order + n, std::int64_t(0));
+      shuffler->shuffle(order, n);
+    }
     if (w) check_batch_weights(n, w, order);
+    rule.begin_epoch();
     optimizer.set_learning_rate(rule.learning_rate);
     const EpochResult r = epoch_pass(params, optimizer, X, Y, w, order, interrupt,
                                      std::uint64_t(rule.samples_seen), last_poll);
@@ -536,7 +542,7 @@ Index Trainer<S>::run_epochs(S* params, Optimizer& optimizer, const FeatureMatri
     losses[e] = r.accumulated_loss / double(n);
     if (apply_rule) {
       rule.record(losses[e], n);
-      if (rule.decide() == EpochRule::Decision::stop) return e + 1;
+      if (rule.decide() == EpochRule::Decision::stop && !rule.incremental) return e + 1;
     }
   }
   return max_epochs;

@@ -40,6 +40,7 @@ def _load_core():
 
 _core = _load_core()
 
+from fastnn import callbacks  # noqa: E402
 from fastnn._config import show_config  # noqa: E402
 from fastnn._core import __version__  # noqa: E402
 from fastnn._interop import from_sklearn, to_sklearn  # noqa: E402
@@ -49,5 +50,5 @@ from fastnn._plot import plot_loss_curve  # noqa: E402
 
 __all__ = [
     "MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn", "save", "load", "__version__",
-    "plot_loss_curve", "show_config",
+    "plot_loss_curve", "show_config", "callbacks",
 ]

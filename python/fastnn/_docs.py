@@ -32,6 +32,36 @@ EXTRAS_DOC = """
         Residual hidden layers: every hidden layer as wide as the hidden layer before it
         computes y[l+1] = y[l] + g(W y[l] + b) (the lecture notes' form). Needs two consecutive
         hidden layers of the same width.
+
+    scoring : str, callable or None, default=None
+        Early stopping's validation score (``validation_scores_``, higher is better): None is
+        scikit-learn's (accuracy, R²); 'loss' is the validation loss, negated (as in
+        scikit-learn's gradient boosting); a scorer name or a callable
+        ``scorer(estimator, X, y)`` (:func:`sklearn.metrics.check_scoring`) scores the model
+        as it is after each epoch. Used only with ``early_stopping=True``.
+
+    lr_schedule : {'cosine', 'step', 'plateau'} or callable, default=None
+        A learning-rate schedule for 'sgd' and 'adam' (None: scikit-learn's ``learning_rate``,
+        which applies to 'sgd' only). The rate of each epoch is ``learning_rate_init`` times a
+        factor of the epoch e counted after the warm-up, over the E = ``max_iter -
+        warmup_epochs`` epochs after it: 'cosine' ½(1 + cos(πe/E)); 'step' 1, then 0.1 from
+        the middle of E, then 0.01 from its last quarter; 'plateau' divides the rate by 5 when
+        the stopping criterion has not improved by ``tol`` for ``n_iter_no_change`` epochs
+        (scikit-learn's 'adaptive', for Adam too) and stops once it is <= 1e-6; a callable
+        ``f(epoch) -> factor`` (epoch counted from 0 at the start of the fit) gives the factor
+        itself. With 'sgd' it needs ``learning_rate='constant'``. ``fit`` starts the schedule
+        over (warm starts included); ``partial_fit`` calls continue it, one epoch each.
+
+    warmup_epochs : int, default=0
+        Linear warm-up: epoch k < ``warmup_epochs`` runs at (k + 1) / (warmup_epochs + 1) of
+        its scheduled rate. With 'sgd' it needs ``learning_rate='constant'``.
+
+    Attributes (fastnn's additions)
+    -------------------------------
+    validation_loss_curve_ : list of float or None
+        With early stopping, the loss on the validation set after each epoch: the fit's loss
+        function, weighted by the validation set's sample weights, without the L2 penalty that
+        ``loss_curve_`` includes. None without early stopping.
 """
 
 

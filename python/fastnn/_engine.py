@@ -25,19 +25,20 @@ from itertools import chain
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 
 from fastnn import _core
 from fastnn._callbacks import LbfgsIterations
 from fastnn._compat import _check_optimize_result
-from fastnn._fitted_state import epoch_state, layer_views
+from fastnn._fitted_state import FitProgress, data_digest, epoch_state, layer_views
 from fastnn._optimizers import AdamOptimizer, SGDOptimizer
+from fastnn._schedule import epoch_factor, rule_schedule
 from fastnn._threads import blas_on_one_thread, core_threads
+from fastnn._validation import ValidationSet, validation_split
 
 __all__ = [
-    "compute_dtype", "fit_lbfgs", "fit_stochastic", "is_core_dtype", "predict", "predict_plain"
+    "compute_dtype", "fit_lbfgs", "fit_stochastic", "hidden_activations", "is_core_dtype",
+    "predict", "predict_plain",
 ]
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
@@ -187,6 +188,15 @@ def predict(model, X, residual_layers, check_finite=False):
     )
 
 
+def hidden_activations(model, X, n_hidden, residual_layers):
+    """The activations of hidden layer ``n_hidden`` (1-based) for validated X, in the model's
+    dtype (X is converted to it)."""
+    dtype = compute_dtype(model.coefs_[0].dtype)
+    return _predictor(model, dtype, residual_layers).hidden(
+        _as_core_matrix(X, dtype), n_hidden, core_threads(model.n_threads)
+    )
+
+
 # ---------------------------------------------------------------------------------- L-BFGS
 def fit_lbfgs(model, spec, X, y, sample_weight, tasks):
     """scipy's L-BFGS-B over the core's full-batch loss and gradient, as scikit-learn's."""
@@ -235,27 +245,6 @@ def _optimizer(model, n_params, dtype):
     )
 
 
-def _validation_split(model, X, y, sample_weight):
-    """scikit-learn's early-stopping split: (train, validation), each (X, y, sample_weight)."""
-    # don't stratify in multilabel classification
-    stratify = y if is_classifier(model) and model.n_outputs_ == 1 else None
-    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    parts = train_test_split(
-        *arrays, random_state=model._random_state, test_size=model.validation_fraction,
-        stratify=stratify,
-    )
-    X_train, X_val, y_train, y_val = parts[:4]
-    sw_train, sw_val = parts[4:] if sample_weight is not None else (None, None)
-    if X_val.shape[0] < 2:
-        raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' "
-            "or the size of your dataset."
-        )
-    if is_classifier(model):
-        y_val = model._label_binarizer.inverse_transform(y_val)
-    return (X_train, y_train, sw_train), (X_val, y_val, sw_val)
-
-
 def _batch_size(model, n_samples):
     if model.batch_size == "auto":
         return min(200, n_samples)
@@ -267,33 +256,54 @@ def _batch_size(model, n_samples):
     return int(np.clip(model.batch_size, 1, n_samples))
 
 
-def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks):
-    """A ``sgd`` / ``adam`` fit (``partial_fit``: one epoch) of ``model`` from its current
-    weights, recording scikit-learn's fitted state (``loss_curve_``, ``n_iter_``, ``t_``, ...)."""
-    model_dtype = model.coefs_[0].dtype
+def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks, validation=None,
+                   epochs=1, resume=None):
+    """A ``sgd`` / ``adam`` fit (``partial_fit``: ``epochs`` epochs, as many calls of one) of
+    ``model`` from its current weights, recording scikit-learn's fitted state (``loss_curve_``,
+    ``n_iter_``, ``t_``, ...).
+    ``validation``: early stopping's validation set (X, Y, sample_weight) given to ``fit``;
+    None splits one off the training data, as scikit-learn does. ``resume``: the FitProgress
+    of a checkpoint, whose fit this one continues (``fastnn.callbacks.resume``)."""
+    model_dtype = model.coefs_[0].dtype if resume is None else resume.model_dtype
     params = _pack(model.coefs_, model.intercepts_, spec.dtype)
     _unpack(model, params)  # coefs_ now view the vector the core updates
-    if not incremental or not hasattr(model, "_optimizer"):
+    if (not incremental and resume is None) or not hasattr(model, "_optimizer"):
         model._optimizer = _optimizer(model, params.size, spec.dtype)
     if model.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
-    validation = None
+    # A fit whose callbacks may checkpoint it keeps its progress where they can read it.
+    progress = resume
+    if resume is None and tasks.per_iteration and not incremental:
+        progress = FitProgress(model_dtype, data=(X, y, sample_weight))
+    if resume is not None and resume.digest != data_digest(X, y, sample_weight):
+        raise ValueError("X, y or sample_weight are not the data the checkpoint's fit was "
+                         "trained on.")
     if model.early_stopping:
-        (X, y, sample_weight), validation = _validation_split(model, X, y, sample_weight)
+        if validation is None:
+            (X, y, sample_weight), validation, split = validation_split(
+                model, X, y, sample_weight, None if resume is None else resume.split)
+            if progress is not None:
+                progress.split = split
+        validation = ValidationSet(model, spec, *validation)
     batch_size = _batch_size(model, X.shape[0])
     loss_type = spec.loss_type(y.dtype, sample_weight is not None)
     X, Y, sample_weight = _core_inputs(X, y, sample_weight, spec.dtype)
     dropout_seed = 0
     if spec.dropout_rates:
         # The masks' key: drawn once per call, then counter-based (see cpp/fastnn/dropout.hpp).
-        dropout_seed = int(model._random_state.randint(np.iinfo(np.int64).max))
+        dropout_seed = (resume.dropout_seed if resume is not None
+                        else int(model._random_state.randint(np.iinfo(np.int64).max)))
+    if progress is not None:
+        progress.dropout_seed = dropout_seed if spec.dropout_rates else None
+        progress.generator = model._random_state
+        model._fit_progress = progress
     trainer = _TRAINERS[spec.dtype](
         spec.network(), X.shape[1], batch_size, model.alpha, core_threads(model.n_threads),
         list(spec.dropout_rates), dropout_seed,
     )
     try:
         _EpochDriver(model, trainer, params, X, Y, sample_weight, validation, incremental,
-                     tasks, loss_type).run()
+                     tasks, loss_type, epochs, progress, resume is not None).run()
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     except BaseException:
@@ -301,6 +311,8 @@ def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks):
         # model's dtype, as scikit-learn's in-place updates do (see the rounding below).
         _round_to(model, model_dtype)
         raise
+    finally:
+        model.__dict__.pop("_fit_progress", None)
     if model.early_stopping:  # restore the best weights
         model.coefs_ = model._best_coefs
         model.intercepts_ = model._best_intercepts
@@ -320,7 +332,7 @@ class _EpochDriver:
     """Runs a stochastic fit's epochs through the core, and records them on the model."""
 
     def __init__(self, model, trainer, params, X, Y, sample_weight, validation, incremental,
-                 tasks, loss_type):
+                 tasks, loss_type, epochs, progress=None, resumed=False):
         self.model = model
         self.loss_type = loss_type  # of the recorded losses (NetworkSpec.loss_type)
         self.trainer = trainer
@@ -328,11 +340,14 @@ class _EpochDriver:
         self.data = (X, Y, sample_weight)
         self.validation = validation
         self.incremental = incremental
+        self.progress = progress  # kept current after each epoch (checkpoints read it)
+        self.resumed = resumed  # a checkpoint's fit, continued from its progress
+        self.max_epochs = epochs if incremental else model.max_iter
         self.tasks = tasks
         # Python acts between epochs: the core runs one epoch a call and leaves the rule to us.
-        self.one_at_a_time = bool(
-            validation is not None or incremental or model.verbose or tasks.per_iteration
-        )
+        self.given_schedule = callable(model.lr_schedule)  # Python gives each epoch's factor
+        self.one_at_a_time = bool(validation is not None or model.verbose or tasks.per_iteration
+                                  or self.given_schedule)
         self.sgd = model.solver == "sgd"
         self.rule = self._rule()
 
@@ -344,6 +359,8 @@ class _EpochDriver:
         model.loss_curve_  # noqa: B018 -- AttributeError after an lbfgs fit, as scikit-learn's
         if self.validation is not None:
             model.validation_scores_.append  # noqa: B018 -- None unless early stopping ran
+            if getattr(model, "validation_loss_curve_", None) is None:  # not recorded before
+                model.validation_loss_curve_ = [np.nan] * len(model.validation_scores_)
             best, criterion = model.best_validation_score_, "validation_score"
         else:
             model.best_loss_ - model.tol  # noqa: B018 -- None after early stopping
@@ -352,14 +369,14 @@ class _EpochDriver:
         return _core.EpochRule(
             tol=float(model.tol),
             n_iter_no_change=float(model.n_iter_no_change),
-            schedule=optimizer.lr_schedule if self.sgd else "constant",
             criterion=criterion,
             learning_rate_init=float(model.learning_rate_init),
             power_t=float(model.power_t),
-            learning_rate=float(optimizer.learning_rate) if self.sgd else 0.0,
             best=float(best),
             no_improvement_count=float(model._no_improvement_count),
             samples_seen=int(model.t_),
+            incremental=self.incremental,
+            **rule_schedule(model, optimizer, self.sgd),
         )
 
     def run(self):
@@ -370,6 +387,8 @@ class _EpochDriver:
         order = key = pos = state = None
         if model.shuffle:
             order = np.arange(n_samples, dtype=np.int64)
+            if self.resumed:
+                order = np.array(self.progress.order, dtype=np.int64)
             state = random_state.get_state(legacy=False)
             if state["bit_generator"] == "MT19937":  # the core draws the shuffles itself
                 key = np.array(state["state"]["key"], dtype=np.uint32)
@@ -380,31 +399,42 @@ class _EpochDriver:
         # shuffles before every epoch, so the core runs one epoch a call (the rule its own).
         python_shuffles = model.shuffle and key is None
         budget = (1 if self.one_at_a_time or python_shuffles
-                  else min(model.max_iter, EPOCHS_PER_CORE_CALL))
+                  else min(self.max_epochs, EPOCHS_PER_CORE_CALL))
         losses = np.empty(budget)
-        model.n_iter_ = 0
-        stopped = interrupted = False
+        if not self.resumed:
+            model.n_iter_ = 0
+        stopped = self.resumed and self.progress.stopped
+        interrupted = False
+
+        def sync_generator():  # the generator advanced by the draws the core made
+            if state is not None:
+                state["state"]["key"], state["state"]["pos"] = key, int(pos[0])
+                random_state.set_state(state)
+
         try:
-            while model.n_iter_ < model.max_iter and not (stopped or interrupted):
-                if python_shuffles:
+            while model.n_iter_ < self.max_epochs and not (stopped or interrupted):
+                if python_shuffles:  # an incremental epoch shuffles 0..n-1, as a call does
+                    if self.incremental:
+                        order = np.arange(n_samples, dtype=np.int64)
                     order = _shuffled(order, random_state)
+                if self.given_schedule:
+                    rule.factor = epoch_factor(model.lr_schedule, rule.epoch)
                 task = self.tasks.begin_iteration("epoch") if self.one_at_a_time else None
-                block = losses[: model.max_iter - model.n_iter_]
+                block = losses[: self.max_epochs - model.n_iter_]
                 epochs, interrupted = model._optimizer.run_epochs(
                     self.trainer, self.params, *self.data, order, key, pos, rule, block,
                     not self.one_at_a_time,
                 )
                 self._record(losses[:epochs])
                 if not self.one_at_a_time:
-                    stopped = rule.stopped
+                    stopped = rule.stopped and not self.incremental
                 elif epochs:
+                    if self.progress is not None:
+                        self.progress.order = order
+                        sync_generator()
                     stopped = self._between_epochs(task)
-                    if self.incremental:
-                        break
         finally:
-            if state is not None:  # the generator advanced by the draws made
-                state["state"]["key"], state["state"]["pos"] = key, int(pos[0])
-                random_state.set_state(state)
+            sync_generator()
         if interrupted:
             raise KeyboardInterrupt
         if not stopped and not self.incremental and model.n_iter_ == model.max_iter:
@@ -432,8 +462,10 @@ class _EpochDriver:
         if self.validation is None and rule.best != model.best_loss_:
             model.best_loss_ = self.loss_type(rule.best)
         model._no_improvement_count = int(rule.no_improvement_count)
+        optimizer = model._optimizer
+        optimizer.schedule_epoch, optimizer.plateau_rate = rule.epoch, rule.plateau_rate
         if self.sgd:
-            model._optimizer.learning_rate = rule.learning_rate
+            optimizer.learning_rate = rule.learning_rate
 
     def _between_epochs(self, task):
         """After one epoch: verbose lines, the validation score, the rule, the callbacks, in
@@ -446,23 +478,29 @@ class _EpochDriver:
             rule.record(float(model.loss_), n_samples)
         else:
             # compute validation score (can be NaN), use that for stopping
-            X_val, y_val, sw_val = self.validation
-            score = model._score(X_val, y_val, sample_weight=sw_val)
+            score, loss = self.validation.evaluate(model)
             model.validation_scores_.append(score)
+            model.validation_loss_curve_.append(loss)
             if model.verbose:
                 print("Validation score: %f" % score)
+                if model.scoring is not None:
+                    print("Validation loss: %.8f" % loss)
             if rule.record(float(score), n_samples):
                 model.best_validation_score_ = score
                 model._best_coefs = [c.copy() for c in model.coefs_]
                 model._best_intercepts = [b.copy() for b in model.intercepts_]
-        self._record_rule()
-        if self.tasks.end_iteration(task, lambda: epoch_state(model)):
-            return True  # a callback asked to stop
         decision = rule.decide()
         self._record_rule()
         if decision != "go_on" and model.verbose:
             print(self._stopping_message(decision))
-        return decision == "stop"
+        # partial_fit: a stop ends only its call's one epoch (scikit-learn's), not the next ones
+        stop = decision == "stop" and not self.incremental
+        if self.progress is not None:
+            self.progress.stopped = stop
+        # the epoch's task ends once the rule has decided: a checkpoint holds the decision
+        if self.tasks.end_iteration(task, lambda: epoch_state(model)):
+            return True  # a callback asked to stop
+        return stop
 
     def _stopping_message(self, decision):
         model = self.model
@@ -470,7 +508,7 @@ class _EpochDriver:
         msg = "%s did not improve more than tol=%f for %d consecutive epochs." % (
             what, model.tol, model.n_iter_no_change)
         if decision == "lower_learning_rate":
-            return msg + " Setting learning rate to %f" % model._optimizer.learning_rate
-        if self.sgd and model.learning_rate == "adaptive":
+            return msg + " Setting learning rate to %f" % self.rule.learning_rate
+        if (self.sgd and model.learning_rate == "adaptive") or model.lr_schedule == "plateau":
             return msg + " Learning rate too small. Stopping."
         return msg + " Stopping."

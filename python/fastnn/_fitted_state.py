@@ -6,12 +6,16 @@ the callbacks' per-epoch snapshots. This module imports nothing of fastnn.
 """
 
 import copy
+import hashlib
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = [
     "COUNTERS",
     "EPOCH_ATTRIBUTES",
+    "FitProgress",
+    "FASTNN_ATTRIBUTES",
     "FITTED_ATTRIBUTES",
     "MAY_BE_NONE",
     "OPTIONAL_LISTS",
@@ -25,10 +29,14 @@ __all__ = [
 COUNTERS = ("n_features_in_", "n_outputs_", "n_layers_", "n_iter_", "t_")
 # Float attributes present or not (and possibly None) depending on the solver / early stopping.
 OPTIONAL_SCALARS = ("loss_", "best_loss_", "best_validation_score_")
-# Per-epoch float lists (stochastic solvers; validation_scores_ with early stopping).
-OPTIONAL_LISTS = ("loss_curve_", "validation_scores_")
+# Per-epoch float lists (stochastic solvers; the validation ones with early stopping).
+OPTIONAL_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
 # Attributes whose value may be None (early stopping on or off).
-MAY_BE_NONE = frozenset({"best_loss_", "validation_scores_", "best_validation_score_"})
+MAY_BE_NONE = frozenset(
+    {"best_loss_", "validation_scores_", "validation_loss_curve_", "best_validation_score_"}
+)
+# The fitted attributes scikit-learn's estimators do not have (dropped by ``to_sklearn``).
+FASTNN_ATTRIBUTES = frozenset({"validation_loss_curve_"})
 
 # Everything a fit sets, in copy order. The private entries are what a later warm-start ``fit``
 # or ``partial_fit`` reads (early-stopping bookkeeping); ``classes_`` comes before
@@ -50,6 +58,7 @@ FITTED_ATTRIBUTES = (
     "loss_curve_",
     "best_loss_",
     "validation_scores_",
+    "validation_loss_curve_",
     "best_validation_score_",
     "_no_improvement_count",
     "_best_coefs",
@@ -60,8 +69,9 @@ FITTED_ATTRIBUTES = (
 EPOCH_ATTRIBUTES = ("coefs_", "intercepts_", "n_iter_", "loss_", "loss_curve_")
 
 
-def copy_fitted_state(src, dst):
-    """Set on ``dst`` copies of the fitted attributes of ``src``; returns ``dst``.
+def copy_fitted_state(src, dst, skip=frozenset()):
+    """Set on ``dst`` copies of the fitted attributes of ``src`` (but those in ``skip``);
+    returns ``dst``.
 
     Arrays become plain, writable, owned ``numpy.ndarray`` copies of the same dtype, shape and
     values (a read-only ``numpy.memmap`` from ``joblib.load(..., mmap_mode="r")`` included).
@@ -69,7 +79,8 @@ def copy_fitted_state(src, dst):
     instance ``coefs_`` and ``_best_coefs`` after early stopping, or ``classes_`` and
     ``_label_binarizer.classes_``) is one copy held under both names in ``dst``.
     """
-    state = {name: getattr(src, name) for name in FITTED_ATTRIBUTES if hasattr(src, name)}
+    state = {name: getattr(src, name) for name in FITTED_ATTRIBUTES
+             if name not in skip and hasattr(src, name)}
     memo = {}
 
     def register_arrays(value):
@@ -108,3 +119,44 @@ def layer_views(params, coefs, intercepts):
             out.append(params[start:start + a.size].reshape(a.shape))
             start += a.size
     return views
+
+
+class FitProgress:
+    """A stochastic fit in progress: what it holds besides the model's fitted state, for a
+    checkpoint to save (``fastnn.callbacks.Checkpoint``) and a resumed fit to start from.
+
+    ``order``: the epochs' row order (each epoch shuffles the previous one); ``generator``: the
+    fit's RandomState, in sync after each epoch; ``dropout_seed``: the dropout masks' key;
+    ``split``: early stopping's random split as (train rows, validation rows); ``model_dtype``:
+    the dtype the weights return to at the end of the fit; ``stopped``: the rule ended the fit.
+    ``digest`` identifies the data (X, y, sample_weight as the fit trains on them, before the
+    split), so that a fit is resumed on the data it began with.
+    """
+
+    def __init__(self, model_dtype, data=None, digest=None):
+        self.model_dtype = np.dtype(model_dtype)
+        self.data = data
+        self._digest = digest
+        self.order = None
+        self.generator = None
+        self.dropout_seed = None
+        self.split = None
+        self.stopped = False
+
+    @property
+    def digest(self):
+        if self._digest is None:
+            self._digest = data_digest(*self.data)
+        return self._digest
+
+
+def data_digest(*arrays):
+    """A BLAKE2b digest of arrays (dense or sparse, None for absent): their kinds, dtypes,
+    shapes and values."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        parts = [] if a is None else ([a.data, a.indices, a.indptr] if sp.issparse(a) else [a])
+        h.update(repr((type(a).__name__, [(p.dtype.str, p.shape) for p in parts])).encode())
+        for p in parts:
+            h.update(np.ascontiguousarray(p).view(np.uint8).reshape(-1))
+    return h.hexdigest()

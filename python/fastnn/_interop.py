@@ -17,7 +17,7 @@ import copy
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from fastnn._fitted_state import copy_fitted_state
+from fastnn._fitted_state import FASTNN_ATTRIBUTES, copy_fitted_state
 from fastnn._spec import NetworkSpec
 
 __all__ = ["from_sklearn", "sklearn_counterpart", "to_sklearn"]
@@ -107,6 +107,8 @@ def to_sklearn(model):
     if is_classifier(model):
         params.pop("loss", None)
         params.pop("class_weight", None)  # training only
+    for name in ("scoring", "lr_schedule", "warmup_epochs"):  # training only
+        params.pop(name, None)
     spec = NetworkSpec.build(
         model, model.n_features_in_, model.n_outputs_, is_classifier(model),
         model._y_type(), model.coefs_[0].dtype,
@@ -117,7 +119,7 @@ def to_sklearn(model):
             "'leaky_relu', residual layers or a classifier's loss='squared_error'): it cannot "
             "be converted."
         )
-    return copy_fitted_state(model, model._sklearn_class(**params))
+    return copy_fitted_state(model, model._sklearn_class(**params), skip=FASTNN_ATTRIBUTES)
 
 
 def from_sklearn(estimator, *, n_threads=None):

@@ -8,7 +8,7 @@ it in the core.
 """
 
 import copy
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
@@ -16,74 +16,32 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state, check_scalar, column_or_1d, metadata_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastnn import _engine
 from fastnn._callbacks import FitTasks
-from fastnn._class_weight import sample_class_weights
-from fastnn._compat import (
-    CallbackSupportMixin,
-    Interval,
-    Options,
-    StrOptions,
-    _check_sample_weight,
-    _fit_context,
-)
+from fastnn._class_weight import ClassWeights
+from fastnn._compat import CallbackSupportMixin, StrOptions, _check_sample_weight, _fit_context
 from fastnn._docs import documents_extras
 from fastnn._interop import sklearn_counterpart, to_sklearn
-from fastnn._spec import WEIGHT_INITS, NetworkSpec, network_params, residual_layers
+from fastnn._params import PARAMETER_CONSTRAINTS, check_epochs, store_params
+from fastnn._spec import NetworkSpec, network_params, residual_layers
 from fastnn._threads import counted_as_running
+from fastnn._validation import check_scoring_param, checked_validation_set
 
 __all__ = ["BaseMultilayerPerceptron", "MLPClassifier", "MLPRegressor"]
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
-def _store_params(estimator, arguments):
-    """``__init__``'s only work, as scikit-learn requires: every argument stored unchanged."""
-    for name, value in arguments.items():
-        if name != "self":
-            setattr(estimator, name, value)
-
-
 class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
     """Base class for MLP classification and regression. Use the derived classes."""
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
-        "leaky_relu_slope": [Interval(Real, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "weight_init": [StrOptions(WEIGHT_INITS), Interval(Real, 0, None, closed="neither")],
-        "residual": ["boolean"],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
+    # partial_fit's epochs is an option, not data: metadata routing leaves it out
+    __metadata_request__partial_fit = {"epochs": metadata_routing.UNUSED}  # noqa: RUF012
 
     # -- prediction ---------------------------------------------------------------------------
 
@@ -128,6 +86,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return _engine.predict(self, X, self._residual_layers())
 
+    def hidden_activations(self, X, layer=-1):
+        """fastnn only: hidden layer ``layer``'s activations for X (0 is the first hidden layer,
+        -1 the last), of shape (n_samples, its width), in the model's dtype."""
+        self._check_fitted()
+        n_hidden = self.n_layers_ - 2
+        if n_hidden < 1:
+            raise ValueError("This model has no hidden layer.")
+        check_scalar(layer, "layer", Integral, min_val=-n_hidden, max_val=n_hidden - 1)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return _engine.hidden_activations(self, X, layer % n_hidden + 1, self._residual_layers())
+
     # -- fitting ------------------------------------------------------------------------------
 
     def _initialize(self, spec):
@@ -145,12 +114,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             self.loss_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
-                self.validation_scores_ = []
+                self.validation_scores_, self.validation_loss_curve_ = [], []
                 self.best_validation_score_ = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
-                self.validation_scores_ = None
+                self.validation_scores_ = self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
     def _y_type(self):
@@ -158,25 +127,35 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         return self._label_binarizer.y_type_ if is_classifier(self) else None
 
     @counted_as_running
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=(None, None, None),
+             epochs=1, resume=None):
         network_params(self)  # the parameters describe a network: checked before anything
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        keep = incremental or resume is not None  # the label encoding and weights stay
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not keep)
         # A warm-started fit or partial_fit that diverges leaves the model it started from
         # (scikit-learn's keeps the non-finite weights: a model that predicts NaN).
         before = None if first_pass else self._fitted_state()
 
         tasks = FitTasks(self, X, y, sample_weight, incremental)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        X, y = self._validate_input(X, y, keep, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        class_weight = self._sample_class_weights(y, incremental)
-        if class_weight is not None:  # multiplies sample_weight, as in scikit-learn
-            sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        stochastic = self.solver in _STOCHASTIC_SOLVERS
+        check_scoring_param(self)
+        validation = checked_validation_set(self, *validation, y.shape[1], stochastic)
+        class_weights = self._class_weights(y, incremental)
+        if class_weights is not None:  # multiplies sample_weight, as in scikit-learn
+            sample_weight = class_weights(y, sample_weight)
+            if validation is not None:
+                X_val, Y_val, sw_val = validation
+                validation = X_val, Y_val, class_weights(Y_val, sw_val)
 
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = (check_random_state(self.random_state) if resume is None
+                              else resume.generator)
         model_dtype = X.dtype if first_pass else self.coefs_[0].dtype
+        model_dtype = model_dtype if resume is None else resume.model_dtype
         spec = NetworkSpec.build(
             self, X.shape[1], y.shape[1], is_classifier(self), self._y_type(),
             _engine.compute_dtype(X.dtype, model_dtype),
@@ -185,8 +164,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         if first_pass:
             self._initialize(spec)
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            _engine.fit_stochastic(self, spec, X, y, sample_weight, incremental, tasks)
+        if stochastic:
+            _engine.fit_stochastic(self, spec, X, y, sample_weight, incremental, tasks, validation,
+                                   epochs, resume)
         else:
             _engine.fit_lbfgs(self, spec, X, y, sample_weight, tasks)
 
@@ -200,9 +180,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         tasks.end()
         return self
 
-    def _sample_class_weights(self, y, incremental):
-        """Each sample's weight from ``class_weight`` (classifiers), else None."""
+    def _class_weights(self, y, incremental):
+        """``class_weight``'s ClassWeights for the binarized target y (classifiers), else None."""
         return None
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _resume(self, progress, X, y, sample_weight, validation):
+        """Continue the fit a checkpoint holds (``fastnn.callbacks.resume``)."""
+        return self._fit(X, y, sample_weight, False, validation, resume=progress)
 
     def _fitted_state(self):
         """A deep copy of everything a fit changes: all but the constructor parameters and the
@@ -214,7 +199,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -225,13 +210,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             The target values (class labels in classification, real numbers in regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val, y_val, sample_weight_val : validation set, default=None
+            fastnn only: the set early stopping scores (needs ``early_stopping=True`` and a
+            stochastic solver), in place of a random ``validation_fraction`` of X. Routed by
+            metadata routing (``set_fit_request``); in a Pipeline, ``transform_input=["X_val"]``.
 
         Returns
         -------
         self : object
             Returns a trained MLP model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight, False, (X_val, y_val, sample_weight_val))
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -241,12 +230,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             )
         return True
 
-    def _score_with_function(self, X, y, sample_weight, score_function):
-        """Private score method without input validation."""
-        y_pred = self._predict(X, check_input=False)
+    def _score_output(self, output, y, sample_weight):
+        """scikit-learn's early-stopping score (accuracy / R²) of the network's output."""
+        y_pred = self._decode(output)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return score_function(y, y_pred, sample_weight=sample_weight)
+        return self._score_function(y, y_pred, sample_weight=sample_weight)
 
     def to_sklearn(self):
         """The equivalent fitted scikit-learn estimator: see :func:`fastnn.to_sklearn`."""
@@ -332,11 +321,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         residual=False,
         loss="log_loss",
         class_weight=None,
+        scoring=None,
+        lr_schedule=None,
+        warmup_epochs=0,
     ):
-        _store_params(self, locals())
+        store_params(self, locals())
 
-    def _sample_class_weights(self, y, incremental):
-        return sample_class_weights(
+    def _class_weights(self, y, incremental):
+        return ClassWeights.of(
             self.class_weight, self._label_binarizer.y_type_, self.classes_, y, incremental
         )
 
@@ -388,8 +380,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self._check_fitted()
         return self._predict(X)
 
+    _score_function = staticmethod(accuracy_score)
+
     def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        return self._decode(self._forward_pass_fast(X, check_input=check_input))
+
+    def _decode(self, y_pred):
+        """The labels the network's output stands for."""
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         # LabelBinarizer.inverse_transform's decoding, without its overhead, for the two common
@@ -401,14 +398,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             return binarizer.classes_[(y_pred > 0.5).astype(np.intp)]
         return binarizer.inverse_transform(y_pred)
 
-    def _score(self, X, y, sample_weight=None):
-        return super()._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=accuracy_score
-        )
-
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, *, epochs=1):
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -421,19 +413,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Sample weights.
         classes : array of shape (n_classes,), default=None
             Classes across all calls to partial_fit; required on the first call.
+        epochs : int, default=1
+            fastnn only: epochs over the data, in one core call (the same model as as many
+            calls of one epoch).
 
         Returns
         -------
         self : object
             Trained MLP model.
         """
+        check_epochs(self, epochs)
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, True, epochs=epochs)
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
@@ -532,8 +528,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         dropout=0.0,
         weight_init="sklearn",
         residual=False,
+        scoring=None,
+        lr_schedule=None,
+        warmup_epochs=0,
     ):
-        _store_params(self, locals())
+        store_params(self, locals())
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
@@ -551,16 +550,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self._check_fitted()
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
-        if y_pred.shape[1] == 1:
-            return y_pred.ravel()
-        return y_pred
+    _score_function = staticmethod(r2_score)
 
-    def _score(self, X, y, sample_weight=None):
-        return super()._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=r2_score
-        )
+    def _predict(self, X, check_input=True):
+        return self._decode(self._forward_pass_fast(X, check_input=check_input))
+
+    def _decode(self, y_pred):
+        return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -576,7 +572,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # fit, continued from the current weights on later calls.
     @available_if(lambda est: est._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, *, epochs=1):
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -587,10 +583,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        epochs : int, default=1
+            fastnn only: epochs over the data, in one core call (sgd / adam only).
 
         Returns
         -------
         self : object
             Trained MLP model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        check_epochs(self, epochs)
+        return self._fit(X, y, sample_weight, True, epochs=epochs)

@@ -28,6 +28,8 @@ class SGDOptimizer:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
+        self.schedule_epoch = 0  # lr_schedule's state (see fastnn._schedule)
+        self.plateau_rate = float(learning_rate_init)
 
     def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
                    apply_rule):
@@ -48,6 +50,8 @@ class AdamOptimizer:
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.schedule_epoch = 0  # lr_schedule's state (see fastnn._schedule)
+        self.plateau_rate = float(learning_rate_init)
         self._t = np.zeros(1, dtype=np.int64)  # updated by the core at every step
         self.ms = np.zeros(n_params, dtype=dtype)
         self.vs = np.zeros(n_params, dtype=dtype)
@@ -67,7 +71,7 @@ class AdamOptimizer:
         finally:  # also after Ctrl-C, which leaves the steps already taken in place
             if self.t:  # scikit-learn's attribute: the bias-corrected rate of the last step
                 self.learning_rate = (
-                    self.learning_rate_init
+                    rule.learning_rate  # the epoch's rate: learning_rate_init, or scheduled
                     * np.sqrt(1 - self.beta_2**self.t)
                     / (1 - self.beta_1**self.t)
                 )

@@ -7,7 +7,8 @@ holding only numeric and unicode arrays plus one ``metadata`` entry: UTF-8 JSON,
 builds the estimator from the checked values only; a file that fails any check raises
 ``ValueError``.
 
-Entries of format version 1:
+Entries of format version 2 (version 1, without the optimizer and generator entries, is read
+too):
 
 ``metadata``
     ``{"format": "fastnn-mlp", "version": 1, "estimator": "MLPClassifier" | "MLPRegressor",
@@ -16,8 +17,15 @@ Entries of format version 1:
     The weights, float32 or float64 (all of one dtype).
 ``classes_`` (classifiers)
     The labels: bool, integer, float, or fixed-width bytes / unicode strings.
-``loss_curve_``, ``validation_scores_`` (where the model has them)
+``loss_curve_``, ``validation_scores_``, ``validation_loss_curve_`` (where the model has them)
     float64 vectors (their items' type, np.float64, np.float32 or float, in the header).
+``optimizer_*``, ``random_state_key`` (version 2)
+    The optimizer's arrays and a RandomState ``random_state``'s MT19937 key, with their
+    scalars in the metadata's ``optimizer`` and ``random_state`` (``fastnn._resumable``).
+``fit_*``, ``split_*``, ``best_coefs_*``, ``best_intercepts_*`` (checkpoints written during a
+fit)
+    The fit in progress (``FitProgress``): its generator's key, the rows' order, early
+    stopping's split and best weights, with the rest in the metadata's ``in_fit``.
 """
 
 import io
@@ -38,14 +46,22 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from fastnn._core import __version__
-from fastnn._fitted_state import COUNTERS, MAY_BE_NONE, OPTIONAL_LISTS, OPTIONAL_SCALARS
+from fastnn._fitted_state import (
+    COUNTERS,
+    MAY_BE_NONE,
+    OPTIONAL_LISTS,
+    OPTIONAL_SCALARS,
+    FitProgress,
+)
 from fastnn._mlp import BaseMultilayerPerceptron, MLPClassifier, MLPRegressor
+from fastnn._resumable import generator_from, generator_state, optimizer_from, optimizer_state
 from fastnn._spec import OUTPUT_ACTIVATIONS, network_params, output_activation
 
-__all__ = ["load", "save"]
+__all__ = ["load", "load_checkpoint", "save", "save_checkpoint"]
 
 FORMAT_NAME = "fastnn-mlp"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 
 _WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _CLASS_KINDS = set("biufSU")  # bool, integers, floats, bytes, unicode: never object
@@ -181,20 +197,27 @@ def save(model, path):
     Saved: every ``get_params()`` value and the fitted attributes ``n_features_in_``,
     ``feature_names_in_``, ``classes_`` (and the label binarizer's state), ``n_outputs_``,
     ``n_layers_``, ``out_activation_``, ``coefs_``, ``intercepts_``, ``n_iter_``, ``t_``,
-    ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_`` and
-    ``best_validation_score_`` where the model has them.
-
-    Not saved: the optimizer state (Adam moments and step count, SGD velocity, a learning
-    rate lowered by ``learning_rate='adaptive'``), so ``partial_fit`` or a ``warm_start``
-    fit of a loaded model starts a fresh optimizer from the saved weights (as
-    :func:`fastnn.from_sklearn` does). A ``random_state`` that is a ``numpy.random.RandomState``
-    instance is saved as None: only None and integers are saveable.
+    ``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``,
+    ``validation_loss_curve_`` and ``best_validation_score_`` where the model has them; and
+    (format version 2) the optimizer state -- SGD's velocity and current learning rate, Adam's
+    moments and step count, the ``lr_schedule``'s epoch and rate -- and a ``random_state``
+    that is a ``numpy.random.RandomState`` (over MT19937 or PCG64) with its generator's
+    state. ``partial_fit`` or a ``warm_start`` fit of the loaded model continue bit for bit as
+    those of the model that was saved. The file is written to a temporary file, flushed to
+    disk, renamed over ``path`` and the directory flushed: ``path`` holds either the old file
+    or the new one, whole, even after a crash or a power cut.
     """
+    save_checkpoint(model, path)
+
+
+def save_checkpoint(model, path, progress=None, every=None):
+    """``save``, and for a checkpoint written during a fit (``fastnn.callbacks.Checkpoint``),
+    the fit's progress (FitProgress) and the checkpoint's period ``every``."""
     if not isinstance(model, BaseMultilayerPerceptron):
         raise TypeError("save expects a fastnn MLPClassifier or MLPRegressor, got %s."
                         % type(model).__name__)
     check_is_fitted(model)
-    metadata, arrays = _state(model)
+    metadata, arrays = _state(model, progress, every)
     try:  # never write a file load would reject (checked as load will read it)
         _build(json.loads(json.dumps(metadata, allow_nan=False)), arrays)
     except _InvalidFile as exc:
@@ -208,10 +231,24 @@ def save(model, path):
     try:
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Flush the directory entry of a renamed file to disk (POSIX; not possible on Windows)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_npz(f, arrays):
@@ -225,13 +262,25 @@ def _write_npz(f, arrays):
                 np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)
 
 
-def _state(model):
-    """(metadata, arrays) describing ``model``."""
+def _state(model, progress=None, every=None):
+    """(metadata, arrays) describing ``model`` (and a fit in progress)."""
     params = {}
+    extra = {}
+    arrays = {}
     for name, value in model.get_params(deep=False).items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
-            value = None  # a generator's state is not a parameter one can save
+            # a generator: its state, apart from the JSON-only parameters
+            extra["random_state"], more = generator_state(value, "random_state")
+            arrays.update(more)
+            value = None
         params[name] = _encode(value, name)
+    optimizer = getattr(model, "_optimizer", None)
+    if optimizer is not None and model.solver in ("sgd", "adam"):
+        extra["optimizer"], more = optimizer_state(optimizer)
+        arrays.update(more)
+    if progress is not None:
+        extra["in_fit"], more = _progress_state(model, progress, every)
+        arrays.update(more)
 
     fitted = {name: int(getattr(model, name)) for name in COUNTERS}
     fitted["out_activation_"] = str(model.out_activation_)
@@ -239,7 +288,6 @@ def _state(model):
         fitted["_no_improvement_count"] = int(model._no_improvement_count)
     if hasattr(model, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
-    arrays = {}
     for i, (c, b) in enumerate(zip(model.coefs_, model.intercepts_)):
         arrays[f"coefs_{i}"] = np.array(c, copy=True, subok=False)
         arrays[f"intercepts_{i}"] = np.array(b, copy=True, subok=False)
@@ -292,8 +340,31 @@ def _state(model):
         "fastnn_version": __version__,
         "params": params,
         "fitted": fitted,
+        **extra,
     }
     return metadata, arrays
+
+
+def _progress_state(model, progress, every):
+    """A fit in progress as (JSON, arrays): see FitProgress."""
+    state, arrays = generator_state(progress.generator, "fit_generator")
+    in_fit = {
+        "every": int(every), "stopped": bool(progress.stopped),
+        "model_dtype": progress.model_dtype.name, "digest": progress.digest,
+        "dropout_seed": progress.dropout_seed, "generator": state,
+        "order": progress.order is not None, "split": progress.split is not None,
+        "best": bool(model.early_stopping),
+    }
+    if progress.order is not None:
+        arrays["fit_order"] = np.array(progress.order, dtype=np.int64)
+    if progress.split is not None:
+        arrays["split_train"], arrays["split_val"] = (np.asarray(s, dtype=np.int64)
+                                                      for s in progress.split)
+    if model.early_stopping:
+        for i, (c, b) in enumerate(zip(model._best_coefs, model._best_intercepts)):
+            arrays[f"best_coefs_{i}"] = np.array(c, copy=True, subok=False)
+            arrays[f"best_intercepts_{i}"] = np.array(b, copy=True, subok=False)
+    return in_fit, arrays
 
 
 # ------------------------------------------------------------------------- loading
@@ -315,8 +386,9 @@ def load(path):
     -------
     model : fastnn.MLPClassifier or fastnn.MLPRegressor
         The fitted estimator. It predicts bitwise what the saved model predicted.
-        ``partial_fit`` and ``warm_start`` fits continue from the saved weights with a fresh
-        optimizer (see :func:`save`).
+        ``partial_fit`` and ``warm_start`` fits continue bit for bit as the saved model's
+        would (format 2 keeps the optimizer state; a version-1 file's model starts a fresh
+        optimizer from the saved weights).
 
     Raises
     ------
@@ -329,6 +401,18 @@ def load(path):
     """
     with open(path, "rb") as f:  # a missing or unreadable file is the caller's OSError
         blob = f.read()
+    return _load(path, blob)[0]
+
+
+def load_checkpoint(path):
+    """(model, progress, every): a file written by ``fastnn.callbacks.Checkpoint``; progress
+    and every are None for a checkpoint written at the end of a fit (or a ``save``d model)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    return _load(path, blob)
+
+
+def _load(path, blob):
     try:
         entries = _read_entries(blob)
         return _build(_metadata(entries.pop("metadata", None)), entries)
@@ -405,14 +489,18 @@ def _metadata(entry):
         raise _InvalidFile("metadata is not a JSON object")
     if metadata.get("format") != FORMAT_NAME:
         raise _InvalidFile(f"format is {metadata.get('format')!r}, not {FORMAT_NAME!r}")
-    if metadata.get("version") != FORMAT_VERSION or isinstance(metadata.get("version"), bool):
+    if (metadata.get("version") not in _READABLE_VERSIONS
+            or isinstance(metadata.get("version"), bool)):
         raise _InvalidFile(f"format version {metadata.get('version')!r} is not supported "
-                           f"(this fastnn reads version {FORMAT_VERSION})")
+                           f"(this fastnn reads versions {_READABLE_VERSIONS})")
+    if metadata["version"] == 1 and {"optimizer", "random_state", "in_fit"} & set(metadata):
+        raise _InvalidFile("a version 1 file with version 2 entries")
     return metadata
 
 
 def _build(metadata, arrays):
-    """The estimator ``metadata`` and ``arrays`` describe, after checking every value."""
+    """(model, progress, every): the estimator ``metadata`` and ``arrays`` describe, after
+    checking every value, and the fit in progress a checkpoint holds (else None, None)."""
     arrays = dict(arrays)
     name = metadata.get("estimator")
     if not isinstance(name, str) or name not in _ESTIMATORS:
@@ -522,6 +610,24 @@ def _build(metadata, arrays):
             if key in none:
                 raise _InvalidFile(f"{key} is both None and saved")
             scalars[key] = _scalar_from_json(fitted[key], key)
+    # version 2: the optimizer, a generator random_state, a fit in progress
+    try:
+        optimizer = progress = every = None
+        if "optimizer" in metadata:
+            if model.solver not in ("sgd", "adam"):
+                raise ValueError(f"an optimizer state for solver={model.solver!r}")
+            optimizer = optimizer_from(metadata["optimizer"], arrays,
+                                       sum(c.size + b.size for c, b in zip(coefs, intercepts)))
+        if "random_state" in metadata:
+            if model.random_state is not None:
+                raise ValueError("random_state is both a parameter and a generator")
+            model.random_state = generator_from(metadata["random_state"], arrays,
+                                                "random_state")
+        if "in_fit" in metadata:
+            progress, every, best = _progress_from(metadata["in_fit"], arrays, coefs,
+                                                   intercepts, model)
+    except ValueError as exc:
+        raise _InvalidFile(str(exc)) from None
     feature_names = fitted.get("feature_names_in_")
     if feature_names is not None:
         if (not isinstance(feature_names, list)
@@ -554,9 +660,52 @@ def _build(metadata, arrays):
     if no_improvement is not None:
         model._no_improvement_count = no_improvement
     # early stopping restores these at the end of a fit: the saved weights are the best ones
+    # (during a fit, a checkpoint keeps the best so far)
     model._best_coefs = [c.copy() for c in coefs]
     model._best_intercepts = [b.copy() for b in intercepts]
-    return model
+    if progress is not None and best is not None:
+        model._best_coefs, model._best_intercepts = best
+    if optimizer is not None:
+        model._optimizer = optimizer
+    return model, progress, every
+
+
+def _progress_from(state, arrays, coefs, intercepts, model):
+    """(FitProgress, every, best weights or None) of a checkpoint written during a fit."""
+    keys = {"every", "stopped", "model_dtype", "digest", "dropout_seed", "generator", "order",
+            "split", "best"}
+    if not isinstance(state, dict) or set(state) != keys:
+        raise ValueError("in_fit is malformed")
+    every = _expect(state["every"], int, "in_fit every", 1)
+    if (state["model_dtype"] not in ("float32", "float64") or not isinstance(state["digest"], str)
+            or not all(isinstance(state[k], bool) for k in ("stopped", "order", "split", "best"))):
+        raise ValueError("in_fit is malformed")
+    if state["dropout_seed"] is not None:
+        _expect(state["dropout_seed"], int, "in_fit dropout_seed", 0)
+    progress = FitProgress(state["model_dtype"], digest=state["digest"])
+    progress.stopped = state["stopped"]
+    progress.dropout_seed = state["dropout_seed"]
+    progress.generator = generator_from(state["generator"], arrays, "fit_generator")
+    if state["order"]:
+        order = arrays.pop("fit_order", None)
+        if (order is None or order.dtype != np.int64 or order.ndim != 1
+                or not np.array_equal(np.sort(order), np.arange(order.size))):
+            raise ValueError("fit_order is not a permutation")
+        progress.order = order
+    if state["split"]:
+        train, val = arrays.pop("split_train", None), arrays.pop("split_val", None)
+        if train is None or val is None or not np.array_equal(
+                np.sort(np.concatenate([train, val])), np.arange(train.size + val.size)):
+            raise ValueError("the split is not a partition of the rows")
+        progress.split = (train.astype(np.intp), val.astype(np.intp))
+    best = None
+    if state["best"]:
+        best = ([arrays.pop(f"best_coefs_{i}", None) for i in range(len(coefs))],
+                [arrays.pop(f"best_intercepts_{i}", None) for i in range(len(coefs))])
+        for a, ref in zip(best[0] + best[1], coefs + intercepts):
+            if a is None or a.shape != ref.shape or a.dtype != ref.dtype:
+                raise ValueError("the best weights do not match the weights")
+    return progress, every, best
 
 
 def _label_binarizer(fitted, classes, n_outputs):

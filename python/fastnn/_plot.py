@@ -1,5 +1,6 @@
 """``fastnn.plot_loss_curve``: a fitted model's training curve, with matplotlib (optional)."""
 
+import numpy as np
 from sklearn.base import is_classifier
 
 __all__ = ["plot_loss_curve"]
@@ -17,7 +18,8 @@ def _pyplot():
 
 
 def plot_loss_curve(model, ax=None):
-    """Plot the training loss per epoch, and the validation score when early stopping ran.
+    """Plot the training loss per epoch, and the validation loss and score when early stopping
+    ran.
 
     Parameters
     ----------
@@ -30,9 +32,10 @@ def plot_loss_curve(model, ax=None):
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The Axes with the loss curve (epochs on x, ``model.loss_`` on y). With early stopping,
-        the validation scores are on a twin Axes with its own y axis (right), available as
-        ``ax.right_ax`` (also in the figure's axes).
+        The Axes with the loss curve (epochs on x, ``model.loss_`` on y) and, with early
+        stopping, fastnn's ``validation_loss_curve_``; the validation scores are on a twin
+        Axes with its own y axis (right), available as ``ax.right_ax`` (also in the figure's
+        axes).
     """
     loss_curve = getattr(model, "loss_curve_", None)
     if loss_curve is None:
@@ -51,10 +54,19 @@ def plot_loss_curve(model, ax=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
     lines = [loss_line]
+    validation_loss = getattr(model, "validation_loss_curve_", None)  # fastnn's, early stopping
+    if validation_loss and not np.isnan(validation_loss).all():
+        (val_line,) = ax.plot(range(1, len(validation_loss) + 1), validation_loss, color="C2",
+                              label="validation loss")
+        ax.set_ylabel("loss")
+        lines.append(val_line)
     scores = getattr(model, "validation_scores_", None)
     if scores:
         right = ax.twinx()
-        name = "accuracy" if is_classifier(model) else "R²"
+        scoring = getattr(model, "scoring", None)  # fastnn's early-stopping score
+        name = ("accuracy" if is_classifier(model) else "R²") if scoring is None else (
+            "negative loss" if scoring == "loss" else scoring if isinstance(scoring, str)
+            else "score")
         (score_line,) = right.plot(range(1, len(scores) + 1), scores, color="C1",
                                    label="validation %s" % name)
         right.set_ylabel("validation %s" % name)

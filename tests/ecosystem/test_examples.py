@@ -49,3 +49,22 @@ def test_example_runs_quick_and_saves_its_figure(script, tmp_path):
     assert figure.is_file(), result.stdout + result.stderr
     assert figure.stat().st_size > 0
     assert f"saved {figure}" in result.stdout
+
+
+def test_the_readme_usage_block_runs(tmp_path):
+    # The README's "Usage" code, run as a user would paste it (its asserts included), in an
+    # empty directory (it saves a model there).
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    usage = readme.split("\n## Usage\n", 1)[1]
+    code = usage.split("```python\n", 1)[1].split("\n```", 1)[0]
+    import fastnn
+
+    # the fastnn this test runs against, wherever it lies (installed or a source tree)
+    path = os.pathsep.join(filter(None, [str(Path(fastnn.__file__).resolve().parents[1]),
+                                         os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300, check=False, env=dict(os.environ, PYTHONPATH=path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "clf.npz").is_file()

@@ -203,7 +203,12 @@ def test_plot_loss_curve_adds_validation_scores_with_early_stopping(plt):
     scores_line = right.get_lines()[0]
     assert list(scores_line.get_ydata()) == model.validation_scores_
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "training loss", "validation accuracy"]
+        "training loss", "validation loss", "validation accuracy"]
+    assert list(ax.get_lines()[1].get_ydata()) == model.validation_loss_curve_
+    assert ax.get_ylabel() == "loss"
+    by_loss = fit_quiet(_est("clf", max_iter=4, early_stopping=True, scoring="loss"), X, y)
+    plt.figure()
+    assert fastnn.plot_loss_curve(by_loss).right_ax.get_ylabel() == "validation negative loss"
 
 
 def test_plot_loss_curve_refuses_models_without_a_curve(plt):

@@ -125,8 +125,10 @@ def test_one_epoch_a_call_only_where_python_acts_between_epochs(monkeypatch, cap
         fastnn.MLPClassifier(max_iter=3).fit(X, y, sample_weight=some_zero)
         fastnn.MLPClassifier(max_iter=3).fit(X, y)
         fastnn.MLPClassifier(max_iter=3).partial_fit(X, y, classes=[0, 1])
-    assert [f["one_at_a_time"] for f in fits] == [True, True, False, False, True]
-    assert [f["core_calls"] for f in fits] == [3, 3, 1, 1, 1]
+        fastnn.MLPClassifier(max_iter=3).partial_fit(X, y, classes=[0, 1], epochs=4)
+        fastnn.MLPClassifier(max_iter=3, lr_schedule=lambda e: 1.0).fit(X, y)
+    assert [f["one_at_a_time"] for f in fits] == [True, True, False, False, False, False, True]
+    assert [f["core_calls"] for f in fits] == [3, 3, 1, 1, 1, 1, 3]
     assert "Iteration 3" in capsys.readouterr().out
 
 

@@ -673,7 +673,12 @@ def test_fitted_attribute_types_and_dtypes_like_sklearn(pair, solver, early_stop
     X = X.astype(dtype)
     fast, sk = _fit_both(pair, X, y, solver=solver, early_stopping=early_stopping,
                          max_iter=3, **SMALL)
-    assert _attribute_types(fast) == _attribute_types(sk)
+    fast_types = _attribute_types(fast)
+    # fastnn's one addition: the validation loss, a list of floats with early stopping
+    added = fast_types.pop("validation_loss_curve_", None)
+    assert added == (None if solver == "lbfgs" else ("list", ((float, None),)) if early_stopping
+                     else (type(None), None))
+    assert fast_types == _attribute_types(sk)
     assert type(fast.n_iter_) is int and type(fast.t_) is int
     # np.float64 losses, or np.float32 where scipy's xlogy makes scikit-learn's float32
     # multiclass log-loss float32 (scipy 1.13, 1.18): whichever scikit-learn's is here
@@ -760,12 +765,17 @@ def test_metadata_routing_identical(pair):
         for C in pair:
             est = C().set_fit_request(sample_weight=True).set_score_request(sample_weight="w")
             est.set_partial_fit_request(sample_weight=False)
-            routing.append(str(est.get_metadata_routing()))
-        assert routing[0] == routing[1]
+            routing.append(est.get_metadata_routing())
+        # the same requests, and fastnn's fit also takes the validation set (not requested)
+        assert str(routing[0].partial_fit) == str(routing[1].partial_fit)
+        assert str(routing[0].score) == str(routing[1].score)
+        added = {"X_val": None, "y_val": None, "sample_weight_val": None}
+        assert routing[0].fit.requests == {**routing[1].fit.requests, **added}
     for method in ("set_fit_request", "set_partial_fit_request", "set_score_request"):
-        assert str(inspect.signature(getattr(Fast, method))).replace("fastnn._mlp", "X") == (
-            str(inspect.signature(getattr(Sk, method))).replace(
-                "sklearn.neural_network._multilayer_perceptron", "X"))
+        fast_params = inspect.signature(getattr(Fast, method)).parameters
+        sk_params = inspect.signature(getattr(Sk, method)).parameters
+        assert set(fast_params) == set(sk_params) | (
+            {"X_val", "y_val", "sample_weight_val"} if method == "set_fit_request" else set())
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
@@ -779,11 +789,20 @@ def test_public_api_is_sklearns_plus_extras(pair, solver):
     fast, sk = Fast(solver=solver), Sk(solver=solver)
     assert public(sk) <= public(fast)
     # set_callbacks: scikit-learn's callback API (sklearn.callback), which its MLPs lack
-    assert public(fast) - public(sk) <= set(extra_params(Fast)) | {"to_sklearn", "set_callbacks"}
+    assert public(fast) - public(sk) <= set(extra_params(Fast)) | {
+        "to_sklearn", "set_callbacks", "hidden_activations"}
+    # fit and partial_fit take fastnn's keyword-only additions after scikit-learn's parameters
+    added = {"fit": ["X_val", "y_val", "sample_weight_val"], "partial_fit": ["epochs"]}
     for name in public(sk):
         attr = getattr(Sk, name, None)
         if callable(attr) and not name.startswith("set_") and name != "get_metadata_routing":
-            assert inspect.signature(getattr(Fast, name)) == inspect.signature(attr), name
+            fast_sig, sk_sig = inspect.signature(getattr(Fast, name)), inspect.signature(attr)
+            extra = list(fast_sig.parameters)[len(sk_sig.parameters):]
+            assert extra == added.get(name, []), name
+            assert all(fast_sig.parameters[p].kind is inspect.Parameter.KEYWORD_ONLY
+                       for p in extra), name
+            assert fast_sig.replace(parameters=list(fast_sig.parameters.values())[
+                :len(sk_sig.parameters)]) == sk_sig, name
 
 
 @pytest.mark.parametrize(

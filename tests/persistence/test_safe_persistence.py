@@ -184,10 +184,8 @@ def test_round_trip_predicts_bitwise_and_keeps_training(kind, dtype, tmp_path):
     _assert_same_outputs(_outputs(loaded, X), _outputs(model, X))
     assert loaded.score(X, y) == model.score(X, y)
 
-    # training goes on: from the saved weights with a fresh optimizer, exactly as a copy of
-    # the model whose optimizer state was dropped
+    # training goes on exactly as the saved model's would: format 2 keeps the optimizer state
     reference = pickle.loads(pickle.dumps(model))
-    reference.__dict__.pop("_optimizer", None)
     for est in (loaded, reference):
         if kind != "partial-fit-unseen-class":  # (warm_start needs y to have every class)
             est.set_params(warm_start=True, max_iter=2)
@@ -216,14 +214,21 @@ def test_feature_names_from_a_dataframe_round_trip(tmp_path):
         loaded.predict(df.rename(columns={"feature 0": "other"}))
 
 
-def test_random_state_instance_is_saved_as_none(tmp_path):
+def test_random_state_instance_is_saved_with_its_state(tmp_path):
     X, y = _clf_data()
     model = _fit(fastnn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=3,
                                       random_state=np.random.RandomState(0)), X, y)
     fastnn.save(model, tmp_path / "m.npz")
     loaded = fastnn.load(tmp_path / "m.npz")
-    assert loaded.random_state is None
+    assert isinstance(loaded.random_state, np.random.RandomState)
+    assert loaded.random_state is not model.random_state
+    assert loaded.random_state.randint(2**31, size=5).tolist() == (
+        model.random_state.randint(2**31, size=5).tolist())  # the same next draws
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    # other bit generators than MT19937 and PCG64 are refused, not dropped
+    model.set_params(random_state=np.random.RandomState(np.random.Philox(0)))
+    with pytest.raises(ValueError, match="cannot save a RandomState over Philox"):
+        fastnn.save(model, tmp_path / "p.npz")
 
 
 def test_save_refuses_what_it_cannot_write(tmp_path):
@@ -260,7 +265,7 @@ def test_file_holds_no_pickle(tmp_path):
             value = data[key]  # raises if the entry needed unpickling
             assert value.dtype.kind in "biufU" and not value.dtype.hasobject, key
         metadata = json.loads(data["metadata"].tobytes().decode("utf-8"))
-    assert metadata["format"] == "fastnn-mlp" and metadata["version"] == 1
+    assert metadata["format"] == "fastnn-mlp" and metadata["version"] == 2
     assert metadata["estimator"] == "MLPClassifier"
     assert metadata["fitted"]["label_binarizer"]["y_type_"] == "multiclass"
 
@@ -353,7 +358,7 @@ def _add(name, value):
 TAMPERED = {
     "format-name": ("multiclass", _set("format", "other"), "format is 'other'"),
     "format-missing": ("multiclass", _set("format", _DELETE), "format is None"),
-    "format-version-2": ("multiclass", _set("version", 2), "format version 2"),
+    "format-version-3": ("multiclass", _set("version", 3), "format version 3"),
     "format-version-str": ("multiclass", _set("version", "1"), "format version '1'"),
     "format-version-bool": ("multiclass", _set("version", True), "format version True"),
     "estimator-foreign": ("multiclass", _set("estimator", "SVC"), "estimator 'SVC'"),

@@ -45,7 +45,7 @@ def extra_params(Fast):
 
     if is_classifier(Fast()):
         return {**EXTRA_PARAMS, "loss": "log_loss", "class_weight": None, **_TRAINING_CONTROL}
-    return {**EXTRA_PARAMS, **_TRAINING_CONTROL}
+    return {**EXTRA_PARAMS, **_TRAINING_CONTROL, "huber_delta": 1.0, "quantile": 0.5}
 
 
 def fit_quiet(est, X, y, **fit_params):

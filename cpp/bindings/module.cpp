@@ -358,16 +358,18 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name,
   m.def(
       "mean_loss",
       [](const Array<S>& Yhat, const Array<S>& Y, const py::object& sample_weight,
-         const std::string& loss) {
+         const std::string& loss, double loss_param) {
         const ConstMatrixMap<S> yhat = matrix_view(Yhat, "Yhat"), y = matrix_view(Y, "Y");
         if (y.rows() != yhat.rows() || y.cols() != yhat.cols()) {
           throw py::value_error("Y must have the shape of Yhat");
         }
+        const Loss parsed = parse_loss(loss);
+        check_loss_param(parsed, loss_param);
         return mean_loss<S>(yhat, y, optional_vector<S>(sample_weight, y.rows(), "sample_weight"),
-                            parse_loss(loss));
+                            parsed, loss_param);
       },
       py::arg("Yhat").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight"),
-      py::arg("loss"),
+      py::arg("loss"), py::arg("loss_param") = 0.0,
       "A data set's loss given the network's outputs Yhat (fastnn/losses.hpp's mean_loss): the "
       "weighted mean of the rows' losses, no penalty; NaN when the weights sum to 0.");
   m.def(
@@ -442,15 +444,17 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
   py::class_<Network>(m, "Network", "A dense network's shape, activations and loss.")
       .def(py::init([](std::vector<Index> layer_units, const std::string& hidden_activation,
                        const std::string& output_activation, const std::string& loss,
-                       double leaky_slope, const std::vector<bool>& residual) {
+                       double leaky_slope, const std::vector<bool>& residual, double loss_param) {
              return Network(std::move(layer_units), parse_activation(hidden_activation),
                             parse_activation(output_activation), parse_loss(loss), leaky_slope,
-                            std::vector<char>(residual.begin(), residual.end()));
+                            std::vector<char>(residual.begin(), residual.end()), loss_param);
            }),
            py::arg("layer_units"), py::arg("hidden_activation"), py::arg("output_activation"),
            py::arg("loss"), py::arg("leaky_slope") = 0.01,
-           py::arg("residual") = std::vector<bool>{},
-           "residual: per weight layer, whether it is residual (empty: none).")
+           py::arg("residual") = std::vector<bool>{}, py::arg("loss_param") = 0.0,
+           "residual: per weight layer, whether it is residual (empty: none). loss_param: "
+           "huber's delta or quantile's q.")
+      .def_property_readonly("loss_param", &Network::loss_param)
       .def_property_readonly("layer_units", &Network::layer_units)
       .def_property_readonly("n_params", &Network::n_params)
       .def_property_readonly("n_coefs", &Network::n_coefs)

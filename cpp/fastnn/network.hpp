@@ -75,8 +75,9 @@ class Network {
   // hidden activation, a loss that does not match the output activation, a negative leaky
   // slope, a residual flag per layer that is not one per weight layer or marks a layer that is
   // not a square hidden layer after the first).
+  // loss_param: huber's δ or quantile's q (see losses.hpp), checked.
   Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
-          double leaky_slope, std::vector<char> residual = {});
+          double leaky_slope, std::vector<char> residual = {}, double loss_param = 0.0);
 
   const std::vector<Index>& layer_units() const { return units_; }
   const std::vector<LayerShape>& layers() const { return layers_; }
@@ -93,6 +94,7 @@ class Network {
   Activation output_activation() const { return output_; }
   Activation activation_of(Index layer) const { return layer + 1 == n_layers() ? output_ : hidden_; }
   Loss loss() const { return loss_; }
+  double loss_param() const { return loss_param_; }
   bool residual(Index layer) const { return residual_[size_t(layer)] != 0; }
   const std::vector<char>& residual_layers() const { return residual_; }
   double leaky_slope() const { return leaky_slope_; }
@@ -116,6 +118,7 @@ class Network {
   Activation hidden_;
   Activation output_;
   Loss loss_;
+  double loss_param_;
   double leaky_slope_;
   std::vector<char> residual_;  // per weight layer
   Index n_coefs_ = 0;

@@ -16,12 +16,14 @@ void check_residual_layer(Index l, Index n_layers, Index fan_in, Index fan_out) 
 }
 
 Network::Network(std::vector<Index> layer_units, Activation hidden, Activation output, Loss loss,
-                 double leaky_slope, std::vector<char> residual)
+                 double leaky_slope, std::vector<char> residual, double loss_param)
     : units_(std::move(layer_units)),
       hidden_(hidden),
       output_(output),
       loss_(loss),
+      loss_param_(loss_param),
       leaky_slope_(leaky_slope) {
+  check_loss_param(loss_, loss_param_);
   if (units_.size() < 2) throw std::invalid_argument("a network needs at least two layers");
   for (Index u : units_) {
     if (u < 1) throw std::invalid_argument("every layer needs at least one unit");

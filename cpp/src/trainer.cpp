@@ -133,9 +133,9 @@ void Trainer<S>::loss_and_output_delta(double& loss_sum, double& weight_sum,
                                        ConstMatrixMap<S> out, ConstMatrixMap<S> Y, const S* w,
                                        S* delta) const {
   const Index n = out.rows();
-  loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss());
+  loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss(), net_.loss_param());
   weight_sum = w ? sum_in_order(w, n) : double(n);
-  output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w, net_.loss());
+  output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w, net_.loss(), net_.loss_param());
 }
 
 template <class S>

@@ -41,6 +41,10 @@ def _load_core():
 _core = _load_core()
 
 from fastnn import callbacks  # noqa: E402
+from fastnn._onnx import install_hook as _install_onnx_hook  # noqa: E402
+from fastnn._onnx import to_onnx  # noqa: E402
+
+_install_onnx_hook()  # skl2onnx.to_onnx knows fastnn's models, whenever skl2onnx is imported
 from fastnn._config import show_config  # noqa: E402
 from fastnn._core import __version__  # noqa: E402
 from fastnn._interop import from_sklearn, to_sklearn  # noqa: E402
@@ -50,5 +54,5 @@ from fastnn._plot import plot_loss_curve  # noqa: E402
 
 __all__ = [
     "MLPClassifier", "MLPRegressor", "from_sklearn", "to_sklearn", "save", "load", "__version__",
-    "plot_loss_curve", "show_config", "callbacks",
+    "plot_loss_curve", "show_config", "callbacks", "to_onnx",
 ]

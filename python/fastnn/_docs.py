@@ -1,6 +1,41 @@
 """Docstring text shared by both estimators: fastnn's extra parameters, documented once."""
 
-__all__ = ["documents_extras"]
+__all__ = ["CLASSIFIER_EXTRAS", "REGRESSOR_EXTRAS", "documents_extras"]
+
+_ADDITIONS = "    The additions (their defaults keep scikit-learn's behaviour):\n"
+
+CLASSIFIER_EXTRAS = _ADDITIONS + """
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        'squared_error' is the lecture notes' quadratic cost 1/N sum ½||y - F(x)||² on
+        sigmoid outputs with one-hot targets (``predict_proba`` then normalises the outputs of
+        a multiclass model to sum to one).
+
+    class_weight : dict, list of dict or 'balanced', default=None
+        Weights of the classes, with scikit-learn's meaning: each sample's weight is multiplied
+        by its class's (``sklearn.utils.class_weight.compute_sample_weight``), in the training
+        loss and in early stopping's validation score. 'balanced' weighs the classes by
+        ``n_samples / (n_classes * np.bincount(y))`` of the data ``fit`` is given; a dict maps
+        class labels to weights (1 for those it omits). Multilabel targets take 'balanced' or a
+        list of dicts, one per output, each mapping 0 and 1 to weights. ``partial_fit`` takes
+        dicts over the ``classes`` given, not 'balanced' (as scikit-learn's ``SGDClassifier``).
+"""
+
+REGRESSOR_EXTRAS = _ADDITIONS + """
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}, \\
+            default='squared_error'
+        'squared_error' and 'poisson' are scikit-learn's (identity and exp outputs). fastnn
+        adds robust losses with identity outputs, each averaged over the outputs:
+        'absolute_error' mean |y - ŷ| (the conditional median), 'huber' ½r² for |r| <=
+        ``huber_delta``, ``huber_delta``·(|r| - ½``huber_delta``) beyond (Huber 1964), and
+        'quantile' the pinball loss of ``quantile`` (Koenker & Bassett 1978: the model predicts
+        that conditional quantile). Their gradients are the exact (sub)gradients.
+
+    huber_delta : float, default=1.0
+        Where 'huber' turns from quadratic to linear (> 0). Ignored by the other losses.
+
+    quantile : float, default=0.5
+        The quantile 'quantile' predicts, in (0, 1). Ignored by the other losses.
+"""
 
 # fastnn's additions to scikit-learn's parameters, documented once for both estimators.
 EXTRAS_DOC = """
@@ -65,8 +100,12 @@ EXTRAS_DOC = """
 """
 
 
-def documents_extras(cls):
-    """Class decorator: the shared description of fastnn's extra parameters, appended to the
-    class docstring (which ends with the estimator's own additions)."""
-    cls.__doc__ = cls.__doc__.rstrip() + "\n" + EXTRAS_DOC
-    return cls
+def documents_extras(own):
+    """Class decorator: the estimator's own additions (``own``) and the shared description of
+    fastnn's extra parameters, appended to the class docstring."""
+
+    def document(cls):
+        cls.__doc__ = cls.__doc__.rstrip() + "\n" + own + EXTRAS_DOC
+        return cls
+
+    return document

@@ -107,7 +107,7 @@ def to_sklearn(model):
     if is_classifier(model):
         params.pop("loss", None)
         params.pop("class_weight", None)  # training only
-    for name in ("scoring", "lr_schedule", "warmup_epochs"):  # training only
+    for name in ("scoring", "lr_schedule", "warmup_epochs", "huber_delta", "quantile"):
         params.pop(name, None)
     spec = NetworkSpec.build(
         model, model.n_features_in_, model.n_outputs_, is_classifier(model),
@@ -116,8 +116,9 @@ def to_sklearn(model):
     if not spec.computable_by_sklearn():
         raise ValueError(
             "This model uses a fastnn extension scikit-learn does not have (activation="
-            "'leaky_relu', residual layers or a classifier's loss='squared_error'): it cannot "
-            "be converted."
+            "'leaky_relu', residual layers, a classifier's loss='squared_error', a regressor's "
+            "loss 'absolute_error', 'huber' or 'quantile'): it cannot be converted. "
+            "fastnn.to_onnx(model) exports it to ONNX."
         )
     return copy_fitted_state(model, model._sklearn_class(**params), skip=FASTNN_ATTRIBUTES)
 

@@ -8,7 +8,7 @@ it in the core.
 """
 
 import copy
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
@@ -24,8 +24,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from fastnn import _engine
 from fastnn._callbacks import FitTasks
 from fastnn._class_weight import ClassWeights
-from fastnn._compat import CallbackSupportMixin, StrOptions, _check_sample_weight, _fit_context
-from fastnn._docs import documents_extras
+from fastnn._compat import (
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
+from fastnn._docs import CLASSIFIER_EXTRAS, REGRESSOR_EXTRAS, documents_extras
 from fastnn._interop import sklearn_counterpart, to_sklearn
 from fastnn._params import PARAMETER_CONSTRAINTS, check_epochs, store_params
 from fastnn._spec import NetworkSpec, network_params, residual_layers
@@ -258,28 +264,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         return state
 
 
-@documents_extras
+@documents_extras(CLASSIFIER_EXTRAS)
 @sklearn_counterpart(SkMLPClassifier)
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier (scikit-learn's, trained by fastnn's C++ core).
 
     Parameters, attributes and methods are those of
     :class:`sklearn.neural_network.MLPClassifier` (scikit-learn 1.9); see its documentation.
-    The additions (their defaults keep scikit-learn's behaviour):
-
-    loss : {'log_loss', 'squared_error'}, default='log_loss'
-        'squared_error' is the lecture notes' quadratic cost 1/N sum ½||y - F(x)||² on
-        sigmoid outputs with one-hot targets (``predict_proba`` then normalises the outputs of
-        a multiclass model to sum to one).
-
-    class_weight : dict, list of dict or 'balanced', default=None
-        Weights of the classes, with scikit-learn's meaning: each sample's weight is multiplied
-        by its class's (``sklearn.utils.class_weight.compute_sample_weight``), in the training
-        loss and in early stopping's validation score. 'balanced' weighs the classes by
-        ``n_samples / (n_classes * np.bincount(y))`` of the data ``fit`` is given; a dict maps
-        class labels to weights (1 for those it omits). Multilabel targets take 'balanced' or a
-        list of dicts, one per output, each mapping 0 and 1 to weights. ``partial_fit`` takes
-        dicts over the ``classes`` given, not 'balanced' (as scikit-learn's ``SGDClassifier``).
     """
 
     _parameter_constraints: dict = {
@@ -478,22 +469,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return tags
 
 
-@documents_extras
+@documents_extras(REGRESSOR_EXTRAS)
 @sklearn_counterpart(SkMLPRegressor)
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron regressor (scikit-learn's, trained by fastnn's C++ core).
 
     Parameters, attributes and methods are those of
     :class:`sklearn.neural_network.MLPRegressor` (scikit-learn 1.9); see its documentation.
-    The additions (their defaults keep scikit-learn's behaviour):
-
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        As scikit-learn's (identity outputs for 'squared_error', exp outputs for 'poisson').
     """
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -531,6 +520,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         scoring=None,
         lr_schedule=None,
         warmup_epochs=0,
+        huber_delta=1.0,
+        quantile=0.5,
     ):
         store_params(self, locals())
 

@@ -39,6 +39,17 @@ def core_loss(is_classifier, loss, y_type):
     return "log_loss" if y_type == "multiclass" else "binary_log_loss"
 
 
+# The core losses scikit-learn's MLPs train with.
+SKLEARN_LOSSES = frozenset({"squared_error", "poisson", "log_loss", "binary_log_loss"})
+
+
+def loss_param(est):
+    """The parameter of a regressor's loss: ``huber_delta`` for 'huber', ``quantile`` for
+    'quantile', else 0."""
+    return {"huber": getattr(est, "huber_delta", 0.0),
+            "quantile": getattr(est, "quantile", 0.0)}.get(est.loss, 0.0)
+
+
 def output_activation(is_classifier, loss, y_type):
     """``out_activation_``: the output activation paired with the core's loss."""
     return _core.output_activation_for(core_loss(is_classifier, loss, y_type))
@@ -118,6 +129,7 @@ class NetworkSpec:
     residual_layers: tuple  # per weight layer
     dropout_rates: tuple  # per weight layer, the output layer's 0; () without dropout
     dtype: np.dtype  # training's dtype
+    loss_param: float = 0.0  # huber's delta, quantile's q (0 for the other losses)
 
     @classmethod
     def build(cls, est, n_features, n_outputs, is_classifier, y_type, dtype):
@@ -130,6 +142,7 @@ class NetworkSpec:
             activation=est.activation,
             out_activation=_core.output_activation_for(loss),
             loss=loss,
+            loss_param=float(loss_param(est)),
             leaky_relu_slope=float(est.leaky_relu_slope),
             residual_layers=tuple(residual_layers(est.residual, units)),
             dropout_rates=tuple(rates) if any(rates) else (),
@@ -145,6 +158,7 @@ class NetworkSpec:
         return _core.Network(
             list(self.layer_units), self.activation, self.out_activation, self.loss,
             self.leaky_relu_slope, list(self.residual_layers) if self.residual else [],
+            self.loss_param,
         )
 
     def initial_weights(self, weight_init, rng):
@@ -168,7 +182,8 @@ class NetworkSpec:
 
     def computable_by_sklearn(self):
         """Whether scikit-learn's MLPs compute this network (no fastnn-only form)."""
-        return not (self.activation == "leaky_relu" or self.residual or self.loss == "quadratic")
+        return not (self.activation == "leaky_relu" or self.residual
+                    or self.loss not in SKLEARN_LOSSES)
 
 
 @functools.lru_cache(maxsize=None)

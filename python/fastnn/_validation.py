@@ -118,7 +118,7 @@ class ValidationSet:
             self.y = model._label_binarizer.inverse_transform(Y)
         else:
             self.y = Y.ravel() if Y.shape[1] == 1 else Y
-        self.loss = spec.loss
+        self.loss, self.loss_param = spec.loss, spec.loss_param
         self.by_loss = model.scoring == "loss"
         self.scorer = check_scoring_param(model)
 
@@ -130,7 +130,7 @@ class ValidationSet:
             output, self.Y.astype(output.dtype, copy=False),
             None if self.sample_weight is None
             else self.sample_weight.astype(output.dtype, copy=False),
-            self.loss,
+            self.loss, self.loss_param,
         )
         if self.by_loss:
             return -loss, loss

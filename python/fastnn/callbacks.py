@@ -28,7 +28,8 @@ __all__ = ["Checkpoint", "resume"]
 class Checkpoint:
     """Save a stochastic fit (``solver='sgd'`` or ``'adam'``) every ``every`` epochs.
 
-    A scikit-learn fit callback (``model.set_callbacks(Checkpoint(path))``). After every
+    A scikit-learn fit callback (``model.set_callbacks(Checkpoint(path))``; scikit-learn's
+    callback API, scikit-learn >= 1.9). After every
     ``every``-th epoch it writes the whole state of the fit to ``path``: the model, the
     optimizer, the random generators, the epochs' shuffled order, early stopping's split and
     best weights. When the fit ends it writes the fitted model there (``fastnn.load`` reads
@@ -102,6 +103,7 @@ def resume(path, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_wei
     model, progress, every = _persist.load_checkpoint(path)
     if progress is None:  # the fit had ended
         return model
-    model.set_callbacks(Checkpoint(path, every=every))
+    if hasattr(model, "set_callbacks"):  # scikit-learn >= 1.9: checkpointing goes on
+        model.set_callbacks(Checkpoint(path, every=every))
     return model._resume(progress, X, y, sample_weight,
                          (X_val, y_val, sample_weight_val))

@@ -36,6 +36,10 @@ ESTIMATORS = [
                   max_iter=50, n_threads=1, random_state=0),
     MLPRegressor(hidden_layer_sizes=(16, 8), activation="tanh", learning_rate_init=0.01,
                  max_iter=50, n_threads=1, random_state=0),
+    # fastnn's regression losses
+    MLPRegressor(loss="huber", max_iter=100, random_state=0),
+    MLPRegressor(loss="quantile", quantile=0.5, max_iter=100, random_state=0),
+    MLPRegressor(loss="absolute_error", solver="lbfgs", max_iter=50, random_state=0),
 ]
 
 

@@ -3,6 +3,7 @@ loaded model's partial_fit / warm start continue bit for bit), version-1 files s
 fastnn.callbacks.Checkpoint writes a fit's whole state durably, and fastnn.callbacks.resume
 continues a fit killed with SIGKILL to the uninterrupted fit's model (in a child process)."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -23,6 +24,10 @@ from fastnn import MLPClassifier, MLPRegressor, _persist
 from fastnn.callbacks import Checkpoint, resume
 
 from _util import assert_same_training, fit_quiet
+
+# Checkpoint is a callback of scikit-learn's callback API (scikit-learn >= 1.9)
+needs_callbacks = pytest.mark.skipif(importlib.util.find_spec("sklearn.callback") is None,
+                                     reason="scikit-learn < 1.9 has no callback API")
 
 
 def _digits(n=400):
@@ -168,6 +173,7 @@ _CASES = {
 }
 
 
+@needs_callbacks
 @pytest.mark.parametrize("case", sorted(_CASES))
 def test_a_crashed_fit_resumes_to_the_uninterrupted_model(case, tmp_path):
     X, y = _digits()
@@ -199,6 +205,7 @@ def fit_quiet_resume(path, X, y, **kwargs):
         return resume(path, X, y, **kwargs)
 
 
+@needs_callbacks
 def test_resume_with_a_given_validation_set_and_stopped_fits(tmp_path):
     X, y = _digits(600)
     X_val, y_val = X[400:], y[400:]
@@ -217,6 +224,7 @@ def test_resume_with_a_given_validation_set_and_stopped_fits(tmp_path):
     _same_model(reference, resumed)
 
 
+@needs_callbacks
 def test_resume_refuses_other_data_and_bad_checkpoints(tmp_path):
     X, y = _digits()
     path = tmp_path / "fit.ckpt"
@@ -237,6 +245,7 @@ def test_resume_refuses_other_data_and_bad_checkpoints(tmp_path):
         resume(tmp_path / "junk", X, y)
 
 
+@needs_callbacks
 def test_writes_are_durable_and_leave_no_temporary_file(tmp_path, monkeypatch):
     synced = []
     real_fsync = os.fsync
@@ -293,6 +302,7 @@ def _uninterrupted(max_iter):
     return fit_quiet(model, X, y), X, y
 
 
+@needs_callbacks
 @pytest.mark.subprocess
 def test_a_fit_killed_with_sigkill_resumes_to_the_same_model(tmp_path):
     path = tmp_path / "fit.ckpt"
@@ -305,6 +315,7 @@ def test_a_fit_killed_with_sigkill_resumes_to_the_same_model(tmp_path):
     _same_model(reference, fit_quiet_resume(path, X, y))
 
 
+@needs_callbacks
 @pytest.mark.subprocess
 @pytest.mark.slow
 def test_killed_at_any_moment_the_checkpoint_is_whole_and_resumes(tmp_path):

@@ -107,3 +107,87 @@ def test_float64_onnx_graph_matches_fastnn():
     assert proba.dtype == np.float64
     np.testing.assert_allclose(proba, model.predict_proba(X), rtol=1e-10, atol=1e-13)
     assert np.array_equal(labels, model.predict(X))
+
+
+# ---------------------------------------------------------- fastnn.to_onnx: every model
+_TOLERANCES = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
+_CLASSIFIERS = {
+    "leaky-relu": dict(activation="leaky_relu", leaky_relu_slope=0.2),
+    "residual-tanh": dict(activation="tanh", residual=True, hidden_layer_sizes=(8, 8)),
+    "quadratic": dict(loss="squared_error", activation="logistic"),
+    "relu-dropout": dict(dropout=0.2),
+}
+_REGRESSORS = {
+    "poisson": dict(loss="poisson"),
+    "huber-leaky": dict(loss="huber", activation="leaky_relu"),
+    "quantile-residual": dict(loss="quantile", quantile=0.8, residual=True,
+                              hidden_layer_sizes=(8, 8)),
+    "absolute-identity": dict(loss="absolute_error", activation="identity"),
+    "squared-logistic": dict(activation="logistic"),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("case", sorted(_CLASSIFIERS))
+def test_every_classifier_exports_with_fastnn_to_onnx(case, kind, dtype):
+    X, y = _clf_data(kind, dtype)
+    params = {"hidden_layer_sizes": (8,), **_CLASSIFIERS[case]}
+    model = fit_quiet(fastnn.MLPClassifier(max_iter=20, random_state=0, **params), X, y)
+    labels, proba = _run(fastnn.to_onnx(model, X), X)
+    assert proba.dtype == dtype
+    np.testing.assert_allclose(proba, model.predict_proba(X), **_TOLERANCES[dtype])
+    np.testing.assert_array_equal(labels, model.predict(X))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("case", sorted(_REGRESSORS))
+def test_every_regressor_exports_with_fastnn_to_onnx(case, n_outputs, dtype):
+    X, y = make_regression(n_samples=120, n_features=6, n_targets=n_outputs, random_state=0)
+    y = np.abs(y) / 100 if case == "poisson" else y / 100
+    params = {"hidden_layer_sizes": (8,), **_REGRESSORS[case]}
+    model = fit_quiet(fastnn.MLPRegressor(max_iter=20, random_state=0, **params),
+                      X.astype(dtype), y)
+    (out,) = _run(fastnn.to_onnx(model, X.astype(dtype)), X.astype(dtype))
+    assert out.shape == (120, n_outputs) and out.dtype == dtype
+    np.testing.assert_allclose(out, model.predict(X.astype(dtype)).reshape(120, -1),
+                               **_TOLERANCES[dtype])
+
+
+def test_string_labels_and_the_models_own_dtype():
+    X, y = _clf_data("multiclass", np.float32)
+    model = fit_quiet(fastnn.MLPClassifier((8,), activation="leaky_relu", max_iter=10,
+                                           random_state=0), X, np.array(list("abcd"))[y])
+    labels, proba = _run(fastnn.to_onnx(model), X)  # no X: the model's float32
+    np.testing.assert_array_equal(labels, model.predict(X))
+    with pytest.raises(ValueError, match=r"fastnn.to_onnx\(model\) exports it"):
+        model.to_sklearn()
+
+
+_IMPORT_ORDER = """
+import sys, numpy as np
+first = sys.argv[1]
+if first == "skl2onnx":
+    import skl2onnx
+import fastnn
+if first == "fastnn":
+    import skl2onnx
+X = np.random.RandomState(0).rand(30, 3)
+model = fastnn.MLPRegressor(hidden_layer_sizes=(4,), activation="leaky_relu", max_iter=5,
+                            random_state=0).fit(X, X.sum(axis=1))
+onx = skl2onnx.to_onnx(model, X[:1].astype(np.float32))
+print(sorted({n.op_type for n in onx.graph.node}))
+"""
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("first", ["fastnn", "skl2onnx"])
+def test_skl2onnx_knows_fastnn_models_whichever_is_imported_first(first):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _IMPORT_ORDER, first], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Where" in result.stdout and "MatMul" in result.stdout

@@ -364,7 +364,7 @@ TAMPERED = {
     "estimator-foreign": ("multiclass", _set("estimator", "SVC"), "estimator 'SVC'"),
     "estimator-list": ("multiclass", _set("estimator", ["MLPClassifier"]), "estimator ["),
     "estimator-swapped": ("regressor-1", _set("estimator", "MLPClassifier"),
-                          "label_binarizer is malformed"),
+                          "unknown parameters ['huber_delta', 'quantile'] for MLPClassifier"),
     "params-unknown": ("multiclass", _set("params", "C", 1.0), "unknown parameters ['C']"),
     "params-invalid-alpha": ("multiclass", _set("params", "alpha", -1.0),
                              "The 'alpha' parameter"),

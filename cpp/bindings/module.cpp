@@ -345,6 +345,45 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name,
           "Adam epochs (see Trainer::run_epochs); returns (epochs, interrupted). t: int64 (1,), "
           "the step count, updated.")
       .def(
+          "run_epochs_adamw",
+          [](Trainer<S>& t, Array<S> params, Array<S> m1, Array<S> m2,
+             py::array_t<std::int64_t, py::array::c_style> step, const py::object& X,
+             const Array<S>& Y, const py::object& sample_weight, const py::object& order,
+             const py::object& key, const py::object& pos, EpochRule& rule,
+             py::array_t<double, py::array::c_style> losses, double beta_1, double beta_2,
+             double epsilon, double decay, bool apply_rule) {
+            const Index n = t.network().n_params();
+            AdamWState<S> adamw{vector_data(m1, n, "m"), vector_data(m2, n, "v"),
+                                vector_data(step, 1, "t"), rule.learning_rate, beta_1, beta_2,
+                                epsilon, decay, t.network().n_coefs()};
+            return run_epochs(t, params, adamw, X, Y, sample_weight, order, key, pos, rule,
+                              losses, apply_rule);
+          },
+          py::arg("params").noconvert(), py::arg("m").noconvert(), py::arg("v").noconvert(),
+          py::arg("t").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
+          py::arg("sample_weight"), py::arg("order"), py::arg("key"), py::arg("pos"),
+          py::arg("rule"), py::arg("losses").noconvert(), py::arg("beta_1"), py::arg("beta_2"),
+          py::arg("epsilon"), py::arg("decay"), py::arg("apply_rule") = true,
+          "AdamW epochs (decay on the coefficients; see optimizers.hpp); returns (epochs, "
+          "interrupted).")
+      .def(
+          "run_epochs_rmsprop",
+          [](Trainer<S>& t, Array<S> params, Array<S> v, const py::object& X, const Array<S>& Y,
+             const py::object& sample_weight, const py::object& order, const py::object& key,
+             const py::object& pos, EpochRule& rule,
+             py::array_t<double, py::array::c_style> losses, double rho, double epsilon,
+             bool apply_rule) {
+            RMSpropState<S> rmsprop{vector_data(v, t.network().n_params(), "v"),
+                                    rule.learning_rate, rho, epsilon};
+            return run_epochs(t, params, rmsprop, X, Y, sample_weight, order, key, pos, rule,
+                              losses, apply_rule);
+          },
+          py::arg("params").noconvert(), py::arg("v").noconvert(), py::arg("X"),
+          py::arg("Y").noconvert(), py::arg("sample_weight"), py::arg("order"), py::arg("key"),
+          py::arg("pos"), py::arg("rule"), py::arg("losses").noconvert(), py::arg("rho"),
+          py::arg("epsilon"), py::arg("apply_rule") = true,
+          "RMSprop epochs (see optimizers.hpp); returns (epochs, interrupted).")
+      .def(
           "loss_and_gradient",
           [](Trainer<S>& t, const Array<S>& params, const py::object& X, const Array<S>& Y,
              const py::object& sample_weight, Array<S> grad, std::uint64_t epoch) {

@@ -81,4 +81,75 @@ struct AdamState {
   }
 };
 
+// AdamW (Loshchilov & Hutter, "Decoupled weight decay regularization", 2019) in PyTorch's
+// torch.optim.AdamW form:  p ← p·(1 − η·λ) for the coefficients (the first n_decayed entries;
+// intercepts are not decayed), m, v as Adam, then p ← p − η/(1−β1^t) · m / (√v/√(1−β2^t) + ε).
+// The loss gradient carries no L2 term (the trainer's alpha is 0): λ is the decay.
+template <class S>
+struct AdamWState {
+  S* m;  // (n_params)
+  S* v;  // (n_params)
+  std::int64_t* t;  // (1) steps taken
+  double learning_rate;  // η
+  double beta_1;
+  double beta_2;
+  double epsilon;
+  double decay;  // λ
+  Index n_decayed;
+
+  struct Step {
+    S step_size;    // η/(1−β1^t)
+    S c2_sqrt;      // √(1−β2^t)
+    S keep;         // 1 − η·λ
+  };
+  void set_learning_rate(double rate) { learning_rate = rate; }
+  Step next_step() const {
+    const double step = double(*t + 1);
+    return {S(learning_rate / (1.0 - std::pow(beta_1, step))),
+            S(std::sqrt(1.0 - std::pow(beta_2, step))), S(1.0 - learning_rate * decay)};
+  }
+  void end_step() { ++*t; }
+  void update(const Step& step, S* __restrict p, const S* __restrict g, Index lo,
+              Index hi) const {
+    S* __restrict m_ = m;
+    S* __restrict v_ = v;
+    const S b1 = S(beta_1), b2 = S(beta_2), c1 = S(1.0 - beta_1), c2 = S(1.0 - beta_2);
+    const S eps = S(epsilon);
+    for (Index i = lo; i < hi; ++i) {
+      const S gi = g[i];
+      const S mi = b1 * m_[i] + c1 * gi;
+      const S vi = b2 * v_[i] + c2 * (gi * gi);
+      m_[i] = mi;
+      v_[i] = vi;
+      const S pi = i < n_decayed ? p[i] * step.keep : p[i];
+      p[i] = pi - step.step_size * mi / (std::sqrt(vi) / step.c2_sqrt + eps);
+    }
+  }
+};
+
+// RMSprop (Tieleman & Hinton, 2012) in PyTorch's torch.optim.RMSprop form (not centred, no
+// momentum):  v ← ρ·v + (1−ρ)·g²;  p ← p − η·g / (√v + ε).
+template <class S>
+struct RMSpropState {
+  S* v;  // (n_params)
+  double learning_rate;  // η
+  double rho;
+  double epsilon;
+
+  struct Step {};
+  void set_learning_rate(double rate) { learning_rate = rate; }
+  Step next_step() const { return {}; }
+  void end_step() {}
+  void update(const Step&, S* __restrict p, const S* __restrict g, Index lo, Index hi) const {
+    S* __restrict v_ = v;
+    const S r = S(rho), c = S(1.0 - rho), eps = S(epsilon), lr = S(learning_rate);
+    for (Index i = lo; i < hi; ++i) {
+      const S gi = g[i];
+      const S vi = r * v_[i] + c * (gi * gi);
+      v_[i] = vi;
+      p[i] -= lr * gi / (std::sqrt(vi) + eps);
+    }
+  }
+};
+
 }  // namespace fastnn

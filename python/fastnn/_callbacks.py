@@ -32,7 +32,7 @@ class FitTasks:
     """
 
     def __init__(self, estimator, X, y, sample_weight, incremental):
-        if estimator.solver in ("sgd", "adam"):
+        if estimator.solver != "lbfgs":  # epochs
             max_subtasks = 0 if incremental else estimator.max_iter
         else:
             max_subtasks = estimator.max_iter + 1

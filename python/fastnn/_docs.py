@@ -39,6 +39,14 @@ REGRESSOR_EXTRAS = _ADDITIONS + """
 
 # fastnn's additions to scikit-learn's parameters, documented once for both estimators.
 EXTRAS_DOC = """
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop'}, default='adam'
+        scikit-learn's three, and two of fastnn's, each PyTorch's step: 'adamw' (Loshchilov &
+        Hutter 2019, ``torch.optim.AdamW``: Adam with decoupled weight decay; ``alpha`` is the
+        decay, applied to the coefficients, and the loss has no L2 term) and 'rmsprop'
+        (Tieleman & Hinton 2012, ``torch.optim.RMSprop``, not centred; ``beta_2`` is its
+        smoothing constant; ``alpha`` stays scikit-learn's L2 term). Both use
+        ``learning_rate_init``, ``lr_schedule`` and ``epsilon``.
+
     n_threads : int, default=None
         Threads used for training and prediction. None uses every core the process may use
         (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``). Results are bitwise

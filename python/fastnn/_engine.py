@@ -31,7 +31,7 @@ from fastnn import _core
 from fastnn._callbacks import LbfgsIterations
 from fastnn._compat import _check_optimize_result
 from fastnn._fitted_state import FitProgress, data_digest, epoch_state, layer_views
-from fastnn._optimizers import AdamOptimizer, SGDOptimizer
+from fastnn._optimizers import AdamOptimizer, AdamWOptimizer, RMSpropOptimizer, SGDOptimizer
 from fastnn._schedule import epoch_factor, rule_schedule
 from fastnn._threads import blas_on_one_thread, core_threads
 from fastnn._validation import ValidationSet, validation_split
@@ -240,6 +240,12 @@ def _optimizer(model, n_params, dtype):
             n_params, dtype, model.learning_rate_init, model.learning_rate, model.momentum,
             model.nesterovs_momentum, model.power_t,
         )
+    if model.solver == "rmsprop":
+        return RMSpropOptimizer(n_params, dtype, model.learning_rate_init, model.beta_2,
+                                model.epsilon)
+    if model.solver == "adamw":
+        return AdamWOptimizer(n_params, dtype, model.learning_rate_init, model.beta_1,
+                              model.beta_2, model.epsilon, model.alpha)
     return AdamOptimizer(
         n_params, dtype, model.learning_rate_init, model.beta_1, model.beta_2, model.epsilon,
     )
@@ -298,7 +304,9 @@ def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks, validat
         progress.generator = model._random_state
         model._fit_progress = progress
     trainer = _TRAINERS[spec.dtype](
-        spec.network(), X.shape[1], batch_size, model.alpha, core_threads(model.n_threads),
+        spec.network(), X.shape[1], batch_size,
+        0.0 if model.solver == "adamw" else model.alpha,  # adamw: alpha is the decay
+        core_threads(model.n_threads),
         list(spec.dropout_rates), dropout_seed,
     )
     try:

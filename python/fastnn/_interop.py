@@ -109,6 +109,11 @@ def to_sklearn(model):
         params.pop("class_weight", None)  # training only
     for name in ("scoring", "lr_schedule", "warmup_epochs", "huber_delta", "quantile"):
         params.pop(name, None)
+    if model.solver not in ("lbfgs", "sgd", "adam"):
+        raise ValueError(
+            f"scikit-learn's MLPs have no solver={model.solver!r}: this model cannot be "
+            "converted. fastnn.to_onnx(model) exports it to ONNX."
+        )
     spec = NetworkSpec.build(
         model, model.n_features_in_, model.n_outputs_, is_classifier(model),
         model._y_type(), model.coefs_[0].dtype,

@@ -33,14 +33,18 @@ from fastnn._compat import (
 )
 from fastnn._docs import CLASSIFIER_EXTRAS, REGRESSOR_EXTRAS, documents_extras
 from fastnn._interop import sklearn_counterpart, to_sklearn
-from fastnn._params import PARAMETER_CONSTRAINTS, check_epochs, store_params
+from fastnn._params import (
+    PARAMETER_CONSTRAINTS,
+    STOCHASTIC_SOLVERS,
+    check_epochs,
+    store_params,
+)
 from fastnn._spec import NetworkSpec, network_params, residual_layers
 from fastnn._threads import counted_as_running
 from fastnn._validation import check_scoring_param, checked_validation_set
 
 __all__ = ["BaseMultilayerPerceptron", "MLPClassifier", "MLPRegressor"]
 
-_STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
 class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
     """Base class for MLP classification and regression. Use the derived classes."""
@@ -116,7 +120,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
 
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
@@ -148,7 +152,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        stochastic = self.solver in _STOCHASTIC_SOLVERS
+        stochastic = self.solver in STOCHASTIC_SOLVERS
         check_scoring_param(self)
         validation = checked_validation_set(self, *validation, y.shape[1], stochastic)
         class_weights = self._class_weights(y, incremental)
@@ -229,7 +233,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, False, (X_val, y_val, sample_weight_val))
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic"
                 " optimizers. %s is not stochastic." % self.solver

@@ -80,3 +80,53 @@ class AdamOptimizer:
     def t(self):
         """Number of steps taken."""
         return int(self._t[0])
+
+
+class AdamWOptimizer(AdamOptimizer):
+    """AdamW: Adam with decoupled weight decay ``decay`` on the coefficients, PyTorch's
+    ``torch.optim.AdamW`` step (see cpp/fastnn/optimizers.hpp). ``learning_rate`` is the
+    epoch's rate (no bias correction in it)."""
+
+    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon, decay):
+        super().__init__(n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon)
+        self.decay = decay
+
+    def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
+                   apply_rule):
+        """``trainer.run_epochs_adamw`` with this state; returns (epochs run, interrupted)."""
+        self.ms = _writable(self.ms, params.dtype)
+        self.vs = _writable(self.vs, params.dtype)
+        self._t = _writable(self._t, np.int64)
+        try:
+            return trainer.run_epochs_adamw(
+                params, self.ms, self.vs, self._t, X, Y, sample_weight, order, key, pos, rule,
+                losses, self.beta_1, self.beta_2, self.epsilon, float(self.decay), apply_rule,
+            )
+        finally:
+            self.learning_rate = rule.learning_rate
+
+
+class RMSpropOptimizer:
+    """RMSprop, PyTorch's ``torch.optim.RMSprop`` step (not centred, no momentum); its
+    smoothing constant is ``rho`` (the estimator's ``beta_2``)."""
+
+    def __init__(self, n_params, dtype, learning_rate_init, rho, epsilon):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.rho = rho
+        self.epsilon = epsilon
+        self.schedule_epoch = 0  # lr_schedule's state (see fastnn._schedule)
+        self.plateau_rate = float(learning_rate_init)
+        self.vs = np.zeros(n_params, dtype=dtype)
+
+    def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
+                   apply_rule):
+        """``trainer.run_epochs_rmsprop`` with this state; returns (epochs run, interrupted)."""
+        self.vs = _writable(self.vs, params.dtype)
+        try:
+            return trainer.run_epochs_rmsprop(
+                params, self.vs, X, Y, sample_weight, order, key, pos, rule, losses, self.rho,
+                self.epsilon, apply_rule,
+            )
+        finally:
+            self.learning_rate = rule.learning_rate

@@ -9,12 +9,17 @@ from sklearn.utils import check_scalar
 from fastnn._compat import Interval, Options, StrOptions
 from fastnn._spec import WEIGHT_INITS
 
-__all__ = ["PARAMETER_CONSTRAINTS", "check_epochs", "store_params"]
+__all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "check_epochs", "store_params"]
+
+
+# The solvers that train in epochs of mini-batches (scikit-learn's sgd and adam, fastnn's adamw
+# and rmsprop); lbfgs is the other one.
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
-    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -58,5 +63,5 @@ def store_params(estimator, arguments):
 def check_epochs(estimator, epochs):
     """``partial_fit``'s ``epochs``: an int >= 1; 1 for ``lbfgs`` (no epochs)."""
     check_scalar(epochs, "epochs", Integral, min_val=1)
-    if epochs != 1 and estimator.solver not in ("sgd", "adam"):
+    if epochs != 1 and estimator.solver not in STOCHASTIC_SOLVERS:
         raise ValueError("partial_fit's epochs needs solver='sgd' or 'adam', got 'lbfgs'.")

@@ -275,7 +275,7 @@ def _state(model, progress=None, every=None):
             value = None
         params[name] = _encode(value, name)
     optimizer = getattr(model, "_optimizer", None)
-    if optimizer is not None and model.solver in ("sgd", "adam"):
+    if optimizer is not None and model.solver != "lbfgs":
         extra["optimizer"], more = optimizer_state(optimizer)
         arrays.update(more)
     if progress is not None:
@@ -614,7 +614,7 @@ def _build(metadata, arrays):
     try:
         optimizer = progress = every = None
         if "optimizer" in metadata:
-            if model.solver not in ("sgd", "adam"):
+            if model.solver == "lbfgs":
                 raise ValueError(f"an optimizer state for solver={model.solver!r}")
             optimizer = optimizer_from(metadata["optimizer"], arrays,
                                        sum(c.size + b.size for c, b in zip(coefs, intercepts)))

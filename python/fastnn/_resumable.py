@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from fastnn._optimizers import AdamOptimizer, SGDOptimizer
+from fastnn._optimizers import AdamOptimizer, AdamWOptimizer, RMSpropOptimizer, SGDOptimizer
 
 __all__ = [
     "generator_from",
@@ -24,10 +24,20 @@ __all__ = [
 ]
 
 _FLOATS = ("float32", "float64")
-_SGD_SCALARS = ("learning_rate_init", "learning_rate", "momentum", "power_t", "plateau_rate")
-_ADAM_SCALARS = ("learning_rate_init", "learning_rate", "beta_1", "beta_2", "epsilon",
-                 "plateau_rate")
 _SGD_SCHEDULES = ("constant", "invscaling", "adaptive")
+# Per kind: the optimizer class, its float scalars, its other entries, its arrays (attribute,
+# entry name). Every kind also has schedule_epoch and plateau_rate.
+_KINDS = {
+    "sgd": (SGDOptimizer, ("learning_rate_init", "learning_rate", "momentum", "power_t"),
+            ("lr_schedule", "nesterov"), (("velocity", "optimizer_velocity"),)),
+    "adam": (AdamOptimizer, ("learning_rate_init", "learning_rate", "beta_1", "beta_2",
+                             "epsilon"), ("t",), (("ms", "optimizer_m"), ("vs", "optimizer_v"))),
+    "adamw": (AdamWOptimizer, ("learning_rate_init", "learning_rate", "beta_1", "beta_2",
+                               "epsilon", "decay"), ("t",),
+              (("ms", "optimizer_m"), ("vs", "optimizer_v"))),
+    "rmsprop": (RMSpropOptimizer, ("learning_rate_init", "learning_rate", "rho", "epsilon"), (),
+                (("vs", "optimizer_v"),)),
+}
 
 
 def _finite(value, name):
@@ -53,51 +63,50 @@ def _vector(arrays, name, n, dtype=None):
 
 # ------------------------------------------------------------------------------ optimizer
 def optimizer_state(optimizer):
-    """An SGDOptimizer's or AdamOptimizer's state; arrays named ``optimizer_*``."""
-    common = {"schedule_epoch": int(getattr(optimizer, "schedule_epoch", 0)),
-              "plateau_rate": float(getattr(optimizer, "plateau_rate",
-                                            optimizer.learning_rate_init))}
-    if isinstance(optimizer, SGDOptimizer):
-        state = {"kind": "sgd", "lr_schedule": optimizer.lr_schedule,
-                 "nesterov": bool(optimizer.nesterov), **common}
-        state.update({k: float(getattr(optimizer, k)) for k in _SGD_SCALARS if k not in common})
-        return state, {"optimizer_velocity": np.array(optimizer.velocity)}
-    state = {"kind": "adam", "t": int(optimizer.t), **common}
-    state.update({k: float(getattr(optimizer, k)) for k in _ADAM_SCALARS if k not in common})
-    return state, {"optimizer_m": np.array(optimizer.ms), "optimizer_v": np.array(optimizer.vs)}
+    """An optimizer's state (fastnn._optimizers); arrays named ``optimizer_*``."""
+    kind = next(k for k, spec in _KINDS.items() if type(optimizer) is spec[0])
+    _, scalars, others, arrays = _KINDS[kind]
+    state = {"kind": kind, "schedule_epoch": int(getattr(optimizer, "schedule_epoch", 0)),
+             "plateau_rate": float(getattr(optimizer, "plateau_rate",
+                                           optimizer.learning_rate_init))}
+    state.update({k: float(getattr(optimizer, k)) for k in scalars})
+    if kind == "sgd":
+        state.update(lr_schedule=optimizer.lr_schedule, nesterov=bool(optimizer.nesterov))
+    elif "t" in others:
+        state["t"] = int(optimizer.t)
+    return state, {name: np.array(getattr(optimizer, attr)) for attr, name in arrays}
 
 
 def optimizer_from(state, arrays, n_params):
     """The optimizer ``optimizer_state`` described, for ``n_params`` parameters. Takes its
     arrays out of ``arrays``."""
-    if not isinstance(state, dict) or state.get("kind") not in ("sgd", "adam"):
+    if not isinstance(state, dict) or state.get("kind") not in _KINDS:
         raise ValueError("optimizer is malformed")
-    sgd = state["kind"] == "sgd"
-    names = _SGD_SCALARS if sgd else _ADAM_SCALARS
-    expected = {"kind", "schedule_epoch", *names} | (
-        {"lr_schedule", "nesterov"} if sgd else {"t"})
+    cls, names, others, array_names = _KINDS[state["kind"]]
+    expected = {"kind", "schedule_epoch", "plateau_rate", *names, *others}
     if set(state) != expected:
         raise ValueError(f"optimizer has entries {sorted(state)}, expected {sorted(expected)}")
-    scalars = {k: _finite(state[k], f"optimizer {k}") for k in names}
-    first = arrays.get("optimizer_velocity" if sgd else "optimizer_m")
+    s = {k: _finite(state[k], f"optimizer {k}") for k in (*names, "plateau_rate")}
+    first = arrays.get(array_names[0][1])
     dtype = None if first is None else first.dtype
     if dtype is None or dtype.name not in _FLOATS:
         raise ValueError("the optimizer's arrays must be float32 or float64")
-    if sgd:
+    if cls is SGDOptimizer:
         if state["lr_schedule"] not in _SGD_SCHEDULES or not isinstance(state["nesterov"], bool):
             raise ValueError("optimizer lr_schedule or nesterov is malformed")
-        optimizer = SGDOptimizer(n_params, dtype, scalars["learning_rate_init"],
-                                 state["lr_schedule"], scalars["momentum"], state["nesterov"],
-                                 scalars["power_t"])
-        optimizer.velocity = _vector(arrays, "optimizer_velocity", n_params, dtype)
+        optimizer = cls(n_params, dtype, s["learning_rate_init"], state["lr_schedule"],
+                        s["momentum"], state["nesterov"], s["power_t"])
+    elif cls is RMSpropOptimizer:
+        optimizer = cls(n_params, dtype, s["learning_rate_init"], s["rho"], s["epsilon"])
     else:
-        optimizer = AdamOptimizer(n_params, dtype, scalars["learning_rate_init"],
-                                  scalars["beta_1"], scalars["beta_2"], scalars["epsilon"])
-        optimizer.ms = _vector(arrays, "optimizer_m", n_params, dtype)
-        optimizer.vs = _vector(arrays, "optimizer_v", n_params, dtype)
+        extra = (s["decay"],) if cls is AdamWOptimizer else ()
+        optimizer = cls(n_params, dtype, s["learning_rate_init"], s["beta_1"], s["beta_2"],
+                        s["epsilon"], *extra)
         optimizer._t[0] = _count(state["t"], "optimizer t")
-    optimizer.learning_rate = scalars["learning_rate"]
-    optimizer.plateau_rate = scalars["plateau_rate"]
+    for attr, name in array_names:
+        setattr(optimizer, attr, _vector(arrays, name, n_params, dtype))
+    optimizer.learning_rate = s["learning_rate"]
+    optimizer.plateau_rate = s["plateau_rate"]
     optimizer.schedule_epoch = _count(state["schedule_epoch"], "optimizer schedule_epoch")
     return optimizer
 

@@ -105,7 +105,7 @@ def network_params(est):
     where they describe no network this solver can train."""
     hidden = hidden_layer_sizes(est.hidden_layer_sizes)
     rates = dropout_rates(est.dropout, len(hidden))
-    if any(rates) and est.solver not in ("sgd", "adam"):
+    if any(rates) and est.solver == "lbfgs":
         raise ValueError(
             "dropout needs a stochastic solver ('sgd' or 'adam'), got solver=%r." % est.solver
         )

@@ -384,6 +384,22 @@ void bind_dtype(py::module_& m, const char* trainer_name, const char* csr_name,
           py::arg("epsilon"), py::arg("apply_rule") = true,
           "RMSprop epochs (see optimizers.hpp); returns (epochs, interrupted).")
       .def(
+          "run_epochs_rprop",
+          [](Trainer<S>& t, Array<S> params, Array<S> previous, Array<S> step,
+             const py::object& X, const Array<S>& Y, const py::object& sample_weight,
+             const py::object& order, const py::object& key, const py::object& pos,
+             EpochRule& rule, py::array_t<double, py::array::c_style> losses, bool apply_rule) {
+            const Index n = t.network().n_params();
+            RpropState<S> rprop{vector_data(previous, n, "previous"), vector_data(step, n, "step")};
+            return run_epochs(t, params, rprop, X, Y, sample_weight, order, key, pos, rule,
+                              losses, apply_rule);
+          },
+          py::arg("params").noconvert(), py::arg("previous").noconvert(),
+          py::arg("step").noconvert(), py::arg("X"), py::arg("Y").noconvert(),
+          py::arg("sample_weight"), py::arg("order"), py::arg("key"), py::arg("pos"),
+          py::arg("rule"), py::arg("losses").noconvert(), py::arg("apply_rule") = true,
+          "iRprop- epochs (see optimizers.hpp); returns (epochs, interrupted).")
+      .def(
           "loss_and_gradient",
           [](Trainer<S>& t, const Array<S>& params, const py::object& X, const Array<S>& Y,
              const py::object& sample_weight, Array<S> grad, std::uint64_t epoch) {

@@ -6,6 +6,7 @@
 // Per mini-batch: every thread calls `next_step()` (the step's coefficients, computed from the
 // state without changing it), then `update(step, p, g, lo, hi)` on its disjoint ranges [lo, hi)
 // of params and gradient; afterwards one thread calls `end_step()`.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -148,6 +149,34 @@ struct RMSpropState {
       const S vi = r * v_[i] + c * (gi * gi);
       v_[i] = vi;
       p[i] -= lr * gi / (std::sqrt(vi) + eps);
+    }
+  }
+};
+
+// iRprop− (Igel & Hüsken 2000; Riedmiller & Braun's Rprop without weight backtracking), PyTorch's
+// torch.optim.Rprop step, for full-batch training: per parameter, the step Δ grows by η+ = 1.2
+// while the gradient keeps its sign and shrinks by η− = 0.5 when it flips (then that gradient
+// is taken as 0), within [1e-6, 50];  p ← p − sign(g)·Δ.  Δ starts at learning_rate_init.
+template <class S>
+struct RpropState {
+  S* previous;  // (n_params) the last gradient used (0 where it flipped)
+  S* step;      // (n_params) Δ
+
+  struct Step {};
+  void set_learning_rate(double) {}  // the steps adapt themselves
+  Step next_step() const { return {}; }
+  void end_step() {}
+  void update(const Step&, S* __restrict p, const S* __restrict g, Index lo, Index hi) const {
+    S* __restrict prev = previous;
+    S* __restrict delta = step;
+    for (Index i = lo; i < hi; ++i) {
+      S gi = g[i];
+      const S s = gi * prev[i];
+      const S eta = s > S(0) ? S(1.2) : s < S(0) ? S(0.5) : S(1);
+      delta[i] = std::min(std::max(delta[i] * eta, S(1e-6)), S(50));
+      if (s < S(0)) gi = S(0);
+      p[i] -= (gi > S(0) ? S(1) : gi < S(0) ? S(-1) : S(0)) * delta[i];
+      prev[i] = gi;
     }
   }
 };

@@ -39,8 +39,11 @@ REGRESSOR_EXTRAS = _ADDITIONS + """
 
 # fastnn's additions to scikit-learn's parameters, documented once for both estimators.
 EXTRAS_DOC = """
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop'}, default='adam'
-        scikit-learn's three, and two of fastnn's, each PyTorch's step: 'adamw' (Loshchilov &
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'rprop'}, default='adam'
+        scikit-learn's three, and three of fastnn's, each PyTorch's step: 'rprop' (iRprop-,
+        Igel & Hüsken 2000, ``torch.optim.Rprop``: full batch, ``batch_size`` ignored; per
+        parameter steps from ``learning_rate_init``, x1.2 / x0.5 within [1e-6, 50]; no
+        ``lr_schedule``), 'adamw' (Loshchilov &
         Hutter 2019, ``torch.optim.AdamW``: Adam with decoupled weight decay; ``alpha`` is the
         decay, applied to the coefficients, and the loss has no L2 term) and 'rmsprop'
         (Tieleman & Hinton 2012, ``torch.optim.RMSprop``, not centred; ``beta_2`` is its

@@ -31,7 +31,13 @@ from fastnn import _core
 from fastnn._callbacks import LbfgsIterations
 from fastnn._compat import _check_optimize_result
 from fastnn._fitted_state import FitProgress, data_digest, epoch_state, layer_views
-from fastnn._optimizers import AdamOptimizer, AdamWOptimizer, RMSpropOptimizer, SGDOptimizer
+from fastnn._optimizers import (
+    AdamOptimizer,
+    AdamWOptimizer,
+    RMSpropOptimizer,
+    RpropOptimizer,
+    SGDOptimizer,
+)
 from fastnn._schedule import epoch_factor, rule_schedule
 from fastnn._threads import blas_on_one_thread, core_threads
 from fastnn._validation import ValidationSet, validation_split
@@ -243,6 +249,8 @@ def _optimizer(model, n_params, dtype):
     if model.solver == "rmsprop":
         return RMSpropOptimizer(n_params, dtype, model.learning_rate_init, model.beta_2,
                                 model.epsilon)
+    if model.solver == "rprop":
+        return RpropOptimizer(n_params, dtype, model.learning_rate_init)
     if model.solver == "adamw":
         return AdamWOptimizer(n_params, dtype, model.learning_rate_init, model.beta_1,
                               model.beta_2, model.epsilon, model.alpha)
@@ -252,6 +260,8 @@ def _optimizer(model, n_params, dtype):
 
 
 def _batch_size(model, n_samples):
+    if model.solver == "rprop":  # a full-batch method
+        return n_samples
     if model.batch_size == "auto":
         return min(200, n_samples)
     if model.batch_size > n_samples:

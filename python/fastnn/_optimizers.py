@@ -59,9 +59,7 @@ class AdamOptimizer:
     def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
                    apply_rule):
         """``trainer.run_epochs_adam`` with this state; returns (epochs run, interrupted)."""
-        self.ms = _writable(self.ms, params.dtype)
-        self.vs = _writable(self.vs, params.dtype)
-        self._t = _writable(self._t, np.int64)
+        self._writable_state(params.dtype)
         try:
             return trainer.run_epochs_adam(
                 params, self.ms, self.vs, self._t, X, Y, sample_weight, order, key, pos, rule,
@@ -75,6 +73,12 @@ class AdamOptimizer:
                     * np.sqrt(1 - self.beta_2**self.t)
                     / (1 - self.beta_1**self.t)
                 )
+
+    def _writable_state(self, dtype):
+        """The moments and the step count as arrays the core may update in place."""
+        self.ms = _writable(self.ms, dtype)
+        self.vs = _writable(self.vs, dtype)
+        self._t = _writable(self._t, np.int64)
 
     @property
     def t(self):
@@ -94,9 +98,7 @@ class AdamWOptimizer(AdamOptimizer):
     def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
                    apply_rule):
         """``trainer.run_epochs_adamw`` with this state; returns (epochs run, interrupted)."""
-        self.ms = _writable(self.ms, params.dtype)
-        self.vs = _writable(self.vs, params.dtype)
-        self._t = _writable(self._t, np.int64)
+        self._writable_state(params.dtype)
         try:
             return trainer.run_epochs_adamw(
                 params, self.ms, self.vs, self._t, X, Y, sample_weight, order, key, pos, rule,
@@ -130,3 +132,24 @@ class RMSpropOptimizer:
             )
         finally:
             self.learning_rate = rule.learning_rate
+
+
+class RpropOptimizer:
+    """iRprop-, PyTorch's ``torch.optim.Rprop`` step (see cpp/fastnn/optimizers.hpp): per
+    parameter steps that start at ``learning_rate_init`` and adapt to the gradient's sign."""
+
+    def __init__(self, n_params, dtype, learning_rate_init):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.schedule_epoch = 0
+        self.plateau_rate = float(learning_rate_init)
+        self.previous = np.zeros(n_params, dtype=dtype)
+        self.step = np.full(n_params, learning_rate_init, dtype=dtype)
+
+    def run_epochs(self, trainer, params, X, Y, sample_weight, order, key, pos, rule, losses,
+                   apply_rule):
+        """``trainer.run_epochs_rprop`` with this state; returns (epochs run, interrupted)."""
+        self.previous = _writable(self.previous, params.dtype)
+        self.step = _writable(self.step, params.dtype)
+        return trainer.run_epochs_rprop(params, self.previous, self.step, X, Y, sample_weight,
+                                        order, key, pos, rule, losses, apply_rule)

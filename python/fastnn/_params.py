@@ -14,7 +14,7 @@ __all__ = ["PARAMETER_CONSTRAINTS", "STOCHASTIC_SOLVERS", "check_epochs", "store
 
 # The solvers that train in epochs of mini-batches (scikit-learn's sgd and adam, fastnn's adamw
 # and rmsprop); lbfgs is the other one.
-STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "rprop")
 
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],

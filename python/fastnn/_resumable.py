@@ -14,7 +14,13 @@ import math
 
 import numpy as np
 
-from fastnn._optimizers import AdamOptimizer, AdamWOptimizer, RMSpropOptimizer, SGDOptimizer
+from fastnn._optimizers import (
+    AdamOptimizer,
+    AdamWOptimizer,
+    RMSpropOptimizer,
+    RpropOptimizer,
+    SGDOptimizer,
+)
 
 __all__ = [
     "generator_from",
@@ -35,6 +41,8 @@ _KINDS = {
     "adamw": (AdamWOptimizer, ("learning_rate_init", "learning_rate", "beta_1", "beta_2",
                                "epsilon", "decay"), ("t",),
               (("ms", "optimizer_m"), ("vs", "optimizer_v"))),
+    "rprop": (RpropOptimizer, ("learning_rate_init", "learning_rate"), (),
+              (("previous", "optimizer_previous"), ("step", "optimizer_step"))),
     "rmsprop": (RMSpropOptimizer, ("learning_rate_init", "learning_rate", "rho", "epsilon"), (),
                 (("vs", "optimizer_v"),)),
 }
@@ -96,6 +104,8 @@ def optimizer_from(state, arrays, n_params):
             raise ValueError("optimizer lr_schedule or nesterov is malformed")
         optimizer = cls(n_params, dtype, s["learning_rate_init"], state["lr_schedule"],
                         s["momentum"], state["nesterov"], s["power_t"])
+    elif cls is RpropOptimizer:
+        optimizer = cls(n_params, dtype, s["learning_rate_init"])
     elif cls is RMSpropOptimizer:
         optimizer = cls(n_params, dtype, s["learning_rate_init"], s["rho"], s["epsilon"])
     else:

@@ -16,6 +16,9 @@ __all__ = ["epoch_factor", "rule_schedule"]
 def rule_schedule(model, optimizer, sgd):
     """The EpochRule's schedule arguments for a stochastic fit of ``model``."""
     schedule = model.lr_schedule
+    if model.solver == "rprop" and (schedule is not None or model.warmup_epochs):
+        raise ValueError("lr_schedule and warmup_epochs do not apply to solver='rprop', whose "
+                         "steps adapt to the gradient's sign.")
     if sgd and (schedule is not None or model.warmup_epochs) and model.learning_rate != "constant":
         raise ValueError(
             "lr_schedule and warmup_epochs replace learning_rate's schedule: use "

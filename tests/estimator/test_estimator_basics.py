@@ -283,7 +283,7 @@ def test_predict_before_fit_raises_not_fitted():
     "params",
     [
         dict(activation="softplus"),
-        dict(solver="rprop"),
+        dict(solver="irprop"),
         dict(alpha=-1.0),
         dict(max_iter=0),
         dict(learning_rate_init=0.0),

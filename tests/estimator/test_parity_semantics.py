@@ -152,7 +152,7 @@ def test_invalid_parameter_raises_sklearns_exception_and_message(pair, params):
         expected = expected.replace("{'identity', ", "{'identity', 'leaky_relu', ")
     if "solver" in params:  # fastnn's additional solvers
         expected = expected.replace("{'adam', 'lbfgs', 'sgd'}",
-                                    "{'adam', 'adamw', 'lbfgs', 'rmsprop', 'sgd'}")
+                                    "{'adam', 'adamw', 'lbfgs', 'rmsprop', 'rprop', 'sgd'}")
     assert _sorted_sets(fast[0][1]) == expected
     assert fast[2] == sk[2] == []
 

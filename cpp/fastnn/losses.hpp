@@ -47,6 +47,10 @@ template <class S>
 double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss,
                          double param = 0.0);
 
+// Σ w_i, in order, in double (an order fixed by the data alone); n when w is nullptr.
+template <class S>
+double weight_sum(const S* w, Index n);
+
 // The loss of a data set: Σ_i w_i · row_loss_i / Σ_i w_i (the mean without weights), the weights
 // summed in order in double; NaN when they sum to 0.  Yhat, Y: (n, n_outputs)  w: (n) or nullptr.
 template <class S>

@@ -128,15 +128,19 @@ double weighted_loss_sum(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w
 }
 
 template <class S>
+double weight_sum(const S* w, Index n) {
+  if (!w) return double(n);
+  double sum = 0.0;
+  for (Index i = 0; i < n; ++i) sum += double(w[i]);
+  return sum;
+}
+
+template <class S>
 double mean_loss(ConstMatrixMap<S> Yhat, ConstMatrixMap<S> Y, const S* w, Loss loss,
                  double param) {
-  double weight_sum = double(Yhat.rows());
-  if (w) {
-    weight_sum = 0.0;
-    for (Index i = 0; i < Yhat.rows(); ++i) weight_sum += double(w[i]);
-  }
-  if (weight_sum == 0.0) return std::numeric_limits<double>::quiet_NaN();
-  return weighted_loss_sum<S>(Yhat, Y, w, loss, param) / weight_sum;
+  const double total = weight_sum(w, Yhat.rows());
+  if (total == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  return weighted_loss_sum<S>(Yhat, Y, w, loss, param) / total;
 }
 
 template <class S>
@@ -169,6 +173,8 @@ template double weighted_loss_sum<float>(ConstMatrixMap<float>, ConstMatrixMap<f
                                          const float*, Loss, double);
 template double weighted_loss_sum<double>(ConstMatrixMap<double>, ConstMatrixMap<double>,
                                           const double*, Loss, double);
+template double weight_sum<float>(const float*, Index);
+template double weight_sum<double>(const double*, Index);
 template double mean_loss<float>(ConstMatrixMap<float>, ConstMatrixMap<float>, const float*,
                                  Loss, double);
 template double mean_loss<double>(ConstMatrixMap<double>, ConstMatrixMap<double>, const double*,

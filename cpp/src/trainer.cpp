@@ -113,14 +113,6 @@ namespace {
 // reductions start their vector loop at the first aligned element, so which terms they add
 // together -- and the rounding -- depended on where numpy put the array.
 
-// Σ w_i, in order, in double.  w: (n)
-template <class S>
-double sum_in_order(const S* w, Index n) {
-  double sum = 0;
-  for (Index i = 0; i < n; ++i) sum += double(w[i]);
-  return sum;
-}
-
 // Σ x_i², in S, in lanes (fastnn/lanes.hpp).  x: (n)
 template <class S>
 double sum_of_squares(const S* x, Index n) {
@@ -134,7 +126,7 @@ void Trainer<S>::loss_and_output_delta(double& loss_sum, double& weight_sum,
                                        S* delta) const {
   const Index n = out.rows();
   loss_sum = weighted_loss_sum<S>(out, Y, w, net_.loss(), net_.loss_param());
-  weight_sum = w ? sum_in_order(w, n) : double(n);
+  weight_sum = fastnn::weight_sum(w, n);
   output_delta<S>(MatrixMap<S>(delta, n, out.cols()), out, Y, w, net_.loss(), net_.loss_param());
 }
 

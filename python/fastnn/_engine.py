@@ -274,7 +274,7 @@ def _batch_size(model, n_samples):
 
 def fit_stochastic(model, spec, X, y, sample_weight, incremental, tasks, validation=None,
                    epochs=1, resume=None):
-    """A ``sgd`` / ``adam`` fit (``partial_fit``: ``epochs`` epochs, as many calls of one) of
+    """A stochastic fit (``partial_fit``: ``epochs`` epochs, as many calls of one) of
     ``model`` from its current weights, recording scikit-learn's fitted state (``loss_curve_``,
     ``n_iter_``, ``t_``, ...).
     ``validation``: early stopping's validation set (X, Y, sample_weight) given to ``fit``;
@@ -404,9 +404,8 @@ class _EpochDriver:
         random_state = model._random_state
         order = key = pos = state = None
         if model.shuffle:
-            order = np.arange(n_samples, dtype=np.int64)
-            if self.resumed:
-                order = np.array(self.progress.order, dtype=np.int64)
+            order = (np.array(self.progress.order, dtype=np.int64) if self.resumed
+                     else np.arange(n_samples, dtype=np.int64))
             state = random_state.get_state(legacy=False)
             if state["bit_generator"] == "MT19937":  # the core draws the shuffles itself
                 key = np.array(state["state"]["key"], dtype=np.uint32)

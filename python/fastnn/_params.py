@@ -64,4 +64,5 @@ def check_epochs(estimator, epochs):
     """``partial_fit``'s ``epochs``: an int >= 1; 1 for ``lbfgs`` (no epochs)."""
     check_scalar(epochs, "epochs", Integral, min_val=1)
     if epochs != 1 and estimator.solver not in STOCHASTIC_SOLVERS:
-        raise ValueError("partial_fit's epochs needs solver='sgd' or 'adam', got 'lbfgs'.")
+        raise ValueError("partial_fit's epochs needs a stochastic solver (%s), got 'lbfgs'."
+                         % ", ".join(map(repr, STOCHASTIC_SOLVERS)))

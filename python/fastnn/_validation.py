@@ -49,7 +49,7 @@ def checked_validation_set(model, X_val, y_val, sample_weight_val, n_outputs, st
     if not model.early_stopping or not stochastic:
         raise ValueError(
             "X_val and y_val are passed to fit, but no early stopping uses them: they need "
-            "early_stopping=True and solver='sgd' or 'adam' (got early_stopping=%r, solver=%r)."
+            "early_stopping=True and a stochastic solver (got early_stopping=%r, solver=%r)."
             % (model.early_stopping, model.solver)
         )
     X_val = validate_data(model, X_val, reset=False, accept_sparse=["csr", "csc"],

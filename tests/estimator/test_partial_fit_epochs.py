@@ -109,7 +109,8 @@ def test_bad_epochs_are_clear_errors_and_change_nothing(epochs, error, match):
     with pytest.raises(error, match=match):
         model.partial_fit(X, y, classes=np.arange(10), epochs=epochs)
     assert not hasattr(model, "classes_")  # checked before anything else
-    with pytest.raises(ValueError, match="epochs needs solver='sgd' or 'adam'"):
+    with pytest.raises(ValueError, match="epochs needs a stochastic solver "
+                       "\\('sgd', 'adam', 'adamw', 'rmsprop', 'rprop'\\), got 'lbfgs'"):
         MLPRegressor(solver="lbfgs").partial_fit(X, y.astype(float), epochs=2)
 
 

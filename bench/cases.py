@@ -50,7 +50,7 @@ class Case:
     batch_size: int
     epochs: int  # fastnn's epochs (and the peers', unless peer_epochs is set)
     peer_epochs: int | None = None  # fewer epochs for slow peers; time is reported per epoch
-    activation: str = "relu"  # hidden activation: "relu", "tanh" or "logistic"
+    activation: str = "relu"  # hidden activation (scikit-learn runs only its own four)
     solver: str = "adam"  # "adam" (lr 1e-3) or "sgd" (lr sgd_lr, no momentum)
     sgd_lr: float = 0.05
     multilabel: bool = False  # y is an indicator matrix: logistic outputs, binary log-loss
@@ -68,6 +68,11 @@ class Case:
     @property
     def flops_per_epoch(self):
         return float(self.n_samples * training_flops_per_sample(self.layer_units))
+
+    def runs_on(self, system):
+        """Whether `system` has this case's activation (scikit-learn has not fastnn's)."""
+        return system != "scikit-learn" or self.activation in ("identity", "logistic", "tanh",
+                                                                "relu")
 
     def epochs_of(self, system):
         return self.epochs if system == "fastnn" or self.peer_epochs is None else self.peer_epochs
@@ -102,7 +107,8 @@ CASES = {
         # a deep net of one shape per activation: the same products, so the GFLOP/s differ only
         # by what the activations (and their derivatives) cost
         *(Case(f"deep_{activation}", 20000, 64, (256, 256, 256), 10, 200, epochs=3,
-               activation=activation) for activation in ("relu", "tanh", "logistic")),
+               activation=activation)
+          for activation in ("relu", "tanh", "logistic", "elu", "softplus", "silu", "gelu")),
     ]
 }
 

@@ -59,8 +59,9 @@ def glorot_uniform_layers(case, seed=SEED):
 def build_torch_mlp(case):
     """Linear + the case's activation layers with scikit-learn's initial weights; outputs are
     logits (softmax / sigmoid live in the loss)."""
-    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "logistic": torch.nn.Sigmoid}[
-        case.activation]
+    act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "logistic": torch.nn.Sigmoid,
+           "elu": torch.nn.ELU, "softplus": torch.nn.Softplus, "silu": torch.nn.SiLU,
+           "gelu": torch.nn.GELU}[case.activation]  # GELU(): the exact, erf-based one
     modules = []
     for coef, intercept in glorot_uniform_layers(case):
         linear = torch.nn.Linear(*coef.shape)
@@ -147,6 +148,7 @@ COOL_DOWN_SECONDS = 0.5
 def bench_case(case, threads_list, repeats, systems, log):
     """Interleaved timing of all systems; one row per (threads, system)."""
     X, y = case.data()
+    systems = [s for s in systems if case.runs_on(s)]
     rows = []
     for threads in threads_list:
         times = {s: [] for s in systems}

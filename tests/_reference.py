@@ -12,7 +12,8 @@ Follows scikit-learn 1.9 ``sklearn/neural_network/_base.py`` and
 * L2 term ``0.5 * alpha * sum(W**2) / sw_sum`` with ``sw_sum = n`` or
   ``sample_weight.sum()``.
 
-fastnn's extras beyond scikit-learn: ``leaky_relu`` (slope for z < 0), residual hidden layers
+fastnn's extras beyond scikit-learn: ``leaky_relu`` (slope for z < 0), ``elu``, ``softplus``,
+``silu`` and ``gelu`` (their textbook formulas, through scipy.special), residual hidden layers
 (``a[i+1] = a[i] + act(a[i] @ W[i] + b[i])`` for a square hidden layer after the first), and the
 ``quadratic`` loss on logistic outputs (``0.5 * sum over outputs of (y - ŷ)**2``, averaged over
 samples). ``loss_and_gradient`` is an independent backpropagation of all of it.
@@ -22,9 +23,11 @@ fan_out)``) first, then all intercepts.
 """
 
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import expit, ndtr, xlogy
 
-HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu"]
+HIDDEN_ACTIVATIONS = [
+    "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu", "gelu",
+]
 SKLEARN_HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 
 # (output activation, loss) pairs used by scikit-learn
@@ -76,6 +79,14 @@ def activate(name, Z, leaky_slope=LEAKY_SLOPE):
         return np.maximum(Z, 0)
     if name == "leaky_relu":
         return np.where(Z > 0, Z, leaky_slope * Z)
+    if name == "elu":  # α = 1
+        return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+    if name == "softplus":
+        return np.logaddexp(0, Z)
+    if name == "silu":
+        return Z * expit(Z)
+    if name == "gelu":  # exact: Φ, the standard normal distribution function
+        return Z * ndtr(Z)
     if name == "exp":
         return np.exp(Z)
     if name == "softmax":
@@ -94,9 +105,18 @@ def residual_layers(layer_units, residual=True):
     ]
 
 
-def activation_derivative(name, A, leaky_slope=LEAKY_SLOPE):
+def activation_derivative(name, A, Z, leaky_slope=LEAKY_SLOPE):
     """g'(z) in terms of the activation's output A = g(z) (scikit-learn's convention: relu's
-    derivative is 0 where z <= 0; leaky_relu's is its slope there)."""
+    derivative is 0 where z <= 0; leaky_relu's is its slope there), or of Z itself for the
+    activations whose derivative is no function of their output."""
+    if name == "elu":
+        return np.where(Z > 0, 1, np.exp(np.minimum(Z, 0))).astype(A.dtype)
+    if name == "softplus":
+        return expit(Z)
+    if name == "silu":
+        return expit(Z) * (1 + Z * (1 - expit(Z)))
+    if name == "gelu":
+        return ndtr(Z) + Z * np.exp(-Z * Z / 2) / np.sqrt(2 * np.pi)
     if name == "identity":
         return np.ones_like(A)
     if name == "logistic":
@@ -219,12 +239,13 @@ def loss_and_gradient(
     coefs, intercepts = unpack(params, layer_units)
     n_layers = len(coefs)
     residual = residual or [False] * n_layers
-    # inputs[i]: layer i's input a[i];  gz[i]: g(z) of hidden layer i (its output minus the
-    # residual input)
-    inputs, gz = [X], []
+    # inputs[i]: layer i's input a[i];  gz[i], zs[i]: g(z) and z of hidden layer i (g(z) is its
+    # output minus the residual input)
+    inputs, gz, zs = [X], [], []
     for i in range(n_layers):
         z = inputs[-1] @ coefs[i] + intercepts[i]
         if i + 1 < n_layers:
+            zs.append(z)
             gz.append(activate(hidden, z, leaky_slope))
             inputs.append(gz[-1] + (inputs[-1] if residual[i] else 0))
         else:
@@ -247,7 +268,7 @@ def loss_and_gradient(
         if residual[i]:
             d_input = d_input + d_output  # ... and through its skip connection
         d_output = d_input
-        delta = d_input * activation_derivative(hidden, gz[i - 1], leaky_slope)
+        delta = d_input * activation_derivative(hidden, gz[i - 1], zs[i - 1], leaky_slope)
     return value, pack(coef_grads, intercept_grads)
 
 

@@ -666,25 +666,42 @@ PYBIND11_MODULE(FASTNN_MODULE_NAME, m) {
       "them.");
   m.def(
       "_activate",
-      [](py::array Z, const std::string& activation, double slope) {
+      [](py::array Z, const std::string& activation, double slope, py::object derivative) {
         // In place, as a layer's forward pass applies it (zero bias); Z may be any C-contiguous
-        // 2-D float array, at any alignment.
+        // 2-D float array, at any alignment. derivative: an array of Z's shape and dtype
+        // receiving g'(Z), for the activations that keep their derivative, or None.
         const Activation g = parse_activation(activation);
         const auto run = [&](auto tag) {
           using S = decltype(tag);
           Array<S> a = Z.cast<Array<S>>();
           if (a.ndim() != 2) throw py::value_error("Z must be a 2-D array");
+          const bool want = !derivative.is_none();
+          Array<S> d;
+          if (want) {
+            if (!py::isinstance<Array<S>>(derivative)) {
+              throw py::type_error("derivative must be a C-contiguous array of Z's dtype");
+            }
+            d = derivative.cast<Array<S>>();
+            if (d.ndim() != 2 || d.shape(0) != a.shape(0) || d.shape(1) != a.shape(1)) {
+              throw py::value_error("derivative must have Z's shape");
+            }
+          }
           const Vector<S> zero = Vector<S>::Zero(a.shape(1));
           py::gil_scoped_release release;
+          MatrixRef<S> D = MatrixMap<S>(want ? d.mutable_data() : a.mutable_data(), a.shape(0),
+                                        a.shape(1));
           add_bias_and_activate<S>(MatrixMap<S>(a.mutable_data(), a.shape(0), a.shape(1)),
-                                   ConstVectorMap<S>(zero.data(), zero.size()), g, S(slope));
+                                   ConstVectorMap<S>(zero.data(), zero.size()), g, S(slope),
+                                   want ? &D : nullptr);
         };
         if (py::isinstance<Array<float>>(Z)) return run(float());
         if (py::isinstance<Array<double>>(Z)) return run(double());
         throw py::type_error("Z must be a C-contiguous float32 or float64 array");
       },
       py::arg("Z"), py::arg("activation"), py::arg("slope") = 0.01,
-      "For tests only: Z <- g(Z) in place, the forward pass's activation (fastnn/activations.hpp).");
+      py::arg("derivative") = py::none(),
+      "For tests only: Z <- g(Z) in place, the forward pass's activation (fastnn/activations.hpp), "
+      "and derivative <- g'(Z) where the activation keeps its derivative.");
   m.def("max_threads", &max_threads, "OpenMP's thread limit for the calling thread.");
   m.def("barrier_seconds", &barrier_seconds, py::arg("threads"), py::arg("rounds"),
         py::call_guard<py::gil_scoped_release>(),

@@ -16,15 +16,16 @@ namespace fastnn {
 // Offset of layer l (1..L) in an activation/delta buffer holding n rows.
 Index layer_offset(const Network& net, Index l, Index n);
 
-// What a block needs beyond act/delta when the network has residual layers or trains with
-// dropout. A hidden layer's output A[l+1] is then no longer g(Z) itself, so g(Z) -- from which
-// the backward pass takes g'(z) -- is kept in `pre` (same layout as act).
+// What a block needs beyond act/delta when the network has residual layers, trains with dropout
+// or its hidden activation keeps its derivative. A hidden layer's output A[l+1] is then not what
+// the backward pass takes g'(z) from, so that is kept in `pre` (same layout as act): g(Z), or
+// g'(Z) itself where keeps_derivative (activations.hpp).
 //
 // A block may be some rows of a batch whose buffers (act, delta, pre; skip with each residual
 // layer's width as its row length) hold batch_rows rows: the block's are rows [row0, row0 + n).
 template <class S>
 struct BlockExtras {
-  S* pre = nullptr;    // g(Z[1..L]) of the layers that need it (see needs_pre), else unused
+  S* pre = nullptr;    // g(Z[1..L]) or g'(Z[1..L]) of the layers that need it (needs_pre)
   S* skip = nullptr;   // (batch_rows, max hidden units): backward scratch of residual layers
   const DropoutPlan* dropout = nullptr;  // training with dropout, else null
   Index first_row = 0;  // the batch's first row's position in the epoch (dropout's counter)
@@ -32,8 +33,10 @@ struct BlockExtras {
   Index row0 = 0;        // the block's first row among them
 
   bool dropout_on(Index l) const { return dropout && dropout->on(l); }
-  // Whether weight layer l's g(Z) is kept apart from its output A[l+1].
-  bool needs_pre(const Network& net, Index l) const { return net.residual(l) || dropout_on(l); }
+  // Whether weight layer l's g(Z) or g'(Z) is kept apart from its output A[l+1].
+  bool needs_pre(const Network& net, Index l) const {
+    return net.residual(l) || dropout_on(l) || keeps_derivative(net.activation_of(l));
+  }
 };
 
 // The passes one block of columns at a time. Row chunks run each layer as one block (c0 = 0,
@@ -41,7 +44,7 @@ struct BlockExtras {
 // different threads over the whole batch, so these functions write only their own block.
 
 // Weight layer l's output columns [c0, c1) for the n rows of X: A[l+1][:, c0:c1] in act (and
-// g(Z) in extras.pre when needs_pre), from X (l == 0) or A[l] in act (all of A[l]'s columns).
+// g(Z) or g'(Z) in extras.pre when needs_pre), from X (l == 0) or A[l] in act (all of A[l]'s columns).
 // With `weights` (all columns: c0 = 0, c1 = fan_out), the product takes W packed there for
 // GemmWorkspace::a_b (sparse X excepted), instead of packing W itself.
 // act: A[1..L]  X: (n, n_features)

@@ -1,6 +1,7 @@
 #pragma once
 // Elementwise transcendental functions over a contiguous span, in place: the one place the core
-// evaluates tanh, exp and the logistic function (softmax and the exp output use exp).
+// evaluates tanh, exp, the logistic function (softmax and the exp output use exp), elu,
+// softplus, silu and gelu.
 //
 // With SLEEF (Debian's libsleef-dev) they are SLEEF's 1.0-ulp vector functions for the
 // instruction set this core is compiled for (AVX-512, AVX2 + FMA, SSE4.1, SSE2); without it, the
@@ -19,6 +20,18 @@ template <class S>
 void exp_in_place(S* x, Index n);
 template <class S>
 void logistic_in_place(S* x, Index n);
+
+// x: (n) -> elu(x) = x for x > 0, else expm1(x); within 2 ulp.
+template <class S>
+void elu_in_place(S* x, Index n);
+// z: (n) -> g(z), and derivative: (n) -> g'(z) unless null, for g = softplus, silu and gelu
+// (activations.hpp); g(z) within 2 ulp. Evaluated in double (floats widened, rounded once).
+template <class S>
+void softplus_in_place(S* z, S* derivative, Index n);
+template <class S>
+void silu_in_place(S* z, S* derivative, Index n);
+template <class S>
+void gelu_in_place(S* z, S* derivative, Index n);
 
 // "SLEEF 3.5.1 (AVX-512, 8 doubles / 16 floats per call)" or "C library (scalar)".
 const char* vector_math_library();

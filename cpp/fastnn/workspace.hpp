@@ -65,7 +65,7 @@ struct MemoryPlan {
   Index w = 0;      // max_rows
   Index act = 0;    // max_rows · Σ units[1..L]
   Index delta = 0;  // max_rows · Σ units[1..L]
-  Index pre = 0;    // as act with residual layers or dropout, else 0
+  Index pre = 0;    // as act with residual layers, dropout or a kept derivative, else 0
   Index skip = 0;   // max_rows · max_units with residual layers, else 0
   Index grad = 0;   // n_params
   Index gemm_dim = 0;       // GemmWorkspace(gemm_dim): every product's dimensions are <= it
@@ -87,7 +87,7 @@ struct ChunkWorkspace {
   Vector<S> w;      // (max_rows) sample weights, gathered likewise
   Vector<S> act;    // A[1..L] of the chunk, see kernels.hpp
   Vector<S> delta;  // dL/dZ[1..L] of the chunk
-  Vector<S> pre;    // g(Z[1..L]) when residual layers or dropout need it (BlockExtras)
+  Vector<S> pre;    // g(Z[1..L]) or g'(Z[1..L]) where BlockExtras::needs_pre
   Vector<S> skip;   // (max_rows, max_units) residual layers' backward scratch
   Vector<S> grad;   // (n_params) the chunk's unnormalised gradient
   GemmWorkspace<S> gemm;  // packing blocks for the chunk's products

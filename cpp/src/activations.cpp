@@ -14,6 +14,10 @@ Activation parse_activation(const std::string& name) {
   if (name == "leaky_relu") return Activation::leaky_relu;
   if (name == "softmax") return Activation::softmax;
   if (name == "exp") return Activation::exp;
+  if (name == "elu") return Activation::elu;
+  if (name == "softplus") return Activation::softplus;
+  if (name == "silu") return Activation::silu;
+  if (name == "gelu") return Activation::gelu;
   throw std::invalid_argument("unknown activation '" + name + "'");
 }
 
@@ -26,12 +30,20 @@ const char* activation_name(Activation g) {
     case Activation::leaky_relu: return "leaky_relu";
     case Activation::softmax: return "softmax";
     case Activation::exp: return "exp";
+    case Activation::elu: return "elu";
+    case Activation::softplus: return "softplus";
+    case Activation::silu: return "silu";
+    case Activation::gelu: return "gelu";
   }
   return "?";
 }
 
 bool is_hidden_activation(Activation g) {
   return g != Activation::softmax && g != Activation::exp;
+}
+
+bool keeps_derivative(Activation g) {
+  return g == Activation::softplus || g == Activation::silu || g == Activation::gelu;
 }
 
 namespace {
@@ -49,12 +61,26 @@ void apply_to_rows(MatrixRef<S> Z, void (*f)(S*, Index)) {
   }
 }
 
+// The same for f(z, derivative, n), D (laid out as Z) receiving the derivative, or none.
+template <class S>
+void apply_to_rows(MatrixRef<S> Z, MatrixRef<S>* D, void (*f)(S*, S*, Index)) {
+  const bool plain = Z.outerStride() == Z.cols() && (!D || D->outerStride() == D->cols());
+  if (plain) {
+    f(Z.data(), D ? D->data() : nullptr, Z.size());
+  } else {
+    for (Index i = 0; i < Z.rows(); ++i) {
+      f(Z.row(i).data(), D ? D->row(i).data() : nullptr, Z.cols());
+    }
+  }
+}
+
 }  // namespace
 
 template <class S>
-void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope) {
+void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S slope,
+                           MatrixRef<S>* derivative) {
   // Z: (n, units)  b: (units)
-  // Row by row: z += b, fused with the piecewise-linear activations; tanh, exp and logistic
+  // Row by row: z += b, fused with the piecewise-linear activations; the transcendental ones
   // then go through vector_math (SLEEF's vector functions) over all rows.
   const Eigen::ArrayWrapper<Eigen::Transpose<ConstVectorMap<S>>> bias = b.transpose().array();
   for (Index i = 0; i < Z.rows(); ++i) {
@@ -71,13 +97,15 @@ void add_bias_and_activate(MatrixRef<S> Z, ConstVectorMap<S> b, Activation g, S 
         z += bias;
         z -= z.maxCoeff();
         break;
-      case Activation::identity:
-      case Activation::logistic:
-      case Activation::tanh:
-      case Activation::exp: z += bias; break;
+      default: z += bias; break;
     }
   }
+  if (!keeps_derivative(g)) derivative = nullptr;
   switch (g) {
+    case Activation::elu: apply_to_rows<S>(Z, elu_in_place<S>); break;
+    case Activation::softplus: apply_to_rows<S>(Z, derivative, softplus_in_place<S>); break;
+    case Activation::silu: apply_to_rows<S>(Z, derivative, silu_in_place<S>); break;
+    case Activation::gelu: apply_to_rows<S>(Z, derivative, gelu_in_place<S>); break;
     case Activation::logistic: apply_to_rows<S>(Z, logistic_in_place<S>); break;
     case Activation::tanh: apply_to_rows<S>(Z, tanh_in_place<S>); break;
     case Activation::exp: apply_to_rows<S>(Z, exp_in_place<S>); break;
@@ -98,6 +126,17 @@ void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activat
     case Activation::identity: break;
     case Activation::logistic: d = d * a * (S(1) - a); break;
     case Activation::tanh: d = d * (S(1) - a.square()); break;
+    // elu: a > 0 exactly where z > 0; below, g'(z) = exp(z) = a + 1.
+    case Activation::elu:
+      for (Index i = 0; i < dA.rows(); ++i) {
+        S* __restrict di = dA.row(i).data();
+        const S* __restrict ai = A.row(i).data();
+        for (Index j = 0; j < dA.cols(); ++j) di[j] = ai[j] > S(0) ? di[j] : di[j] * (ai[j] + 1);
+      }
+      break;
+    case Activation::softplus:
+    case Activation::silu:
+    case Activation::gelu: d *= a; break;  // A is g'(z), kept by the forward pass
     // The (piecewise-linear) derivatives as plain loops over each row, which the compiler
     // vectorises at -O3 (Eigen 3.4's select compiles to a scalar loop with a branch an element
     // at -O2: 21% of a 64-256-256-10 relu fit in a RelWithDebInfo build; the -O3 release build
@@ -127,9 +166,9 @@ void multiply_by_derivative(MatrixRef<S> dA, const ConstMatrixRef<S>& A, Activat
 }
 
 template void add_bias_and_activate<float>(MatrixRef<float>, ConstVectorMap<float>, Activation,
-                                           float);
+                                           float, MatrixRef<float>*);
 template void add_bias_and_activate<double>(MatrixRef<double>, ConstVectorMap<double>, Activation,
-                                            double);
+                                            double, MatrixRef<double>*);
 template void multiply_by_derivative<float>(MatrixRef<float>, const ConstMatrixRef<float>&,
                                             Activation, float);
 template void multiply_by_derivative<double>(MatrixRef<double>, const ConstMatrixRef<double>&,

@@ -46,12 +46,17 @@ void column_forward_block(S* act, GemmWorkspace<S>& gemm, const Network& net, co
   } else {
     gemm.a_b(Z, A_in(), layer.W.middleCols(c0, w));
   }
-  add_bias_and_activate<S>(Z, ConstVectorMap<S>(layer.b.data() + c0, w), net.activation_of(l),
-                           S(net.leaky_slope()));
-  if (l + 1 == net.n_layers() || !extras.needs_pre(net, l)) return;
-  // A hidden layer whose output is not g(Z) itself: keep g(Z) in pre, add the residual input (a
-  // residual layer is square: its input has the same columns), apply dropout.
-  MatrixMap<S>(extras.pre + offset, n, fan_out).middleCols(c0, w) = Z;
+  const Activation g = net.activation_of(l);
+  const bool hidden_pre = l + 1 < net.n_layers() && extras.needs_pre(net, l);
+  MatrixRef<S> pre = MatrixMap<S>(hidden_pre ? extras.pre + offset : act + offset, n, fan_out)
+                         .middleCols(c0, w);
+  add_bias_and_activate<S>(Z, ConstVectorMap<S>(layer.b.data() + c0, w), g, S(net.leaky_slope()),
+                           hidden_pre ? &pre : nullptr);
+  if (!hidden_pre) return;
+  // A hidden layer whose output is not what its derivative is taken from: keep g(Z) in pre
+  // (g'(Z) is there already where the activation keeps its derivative), add the residual input
+  // (a residual layer is square: its input has the same columns), apply dropout.
+  if (!keeps_derivative(g)) pre = Z;
   if (net.residual(l)) Z += A_in().middleCols(c0, w);
   if (extras.dropout_on(l)) extras.dropout->apply(Z, l, extras.first_row + extras.row0, c0);
 }
@@ -79,7 +84,8 @@ void column_backward_block(S* delta, GemmWorkspace<S>& gemm, const Network& net,
   }
   if (net.residual(l)) dA += skip();
   // Through layer l − 1's output: dropout's mask; a residual layer keeps its dL/dA[l] for the
-  // layer below; times g'(z), from g(Z[l]) (pre when A[l] is not g(Z[l]) itself).
+  // layer below; times g'(z), from g(Z[l]) (pre when A[l] is not g(Z[l]) itself) or pre's
+  // g'(Z[l]).
   if (extras.dropout_on(l - 1)) {
     extras.dropout->apply(dA, l - 1, extras.first_row + extras.row0, c0);
   }

@@ -119,7 +119,7 @@ MemoryPlan plan_memory(const Network& net, Index batch_size, int n_threads, bool
   p.w = p.max_rows;
   p.act = p.max_rows * net.units_after_input();
   p.delta = p.act;
-  p.pre = residual || dropout ? p.act : 0;
+  p.pre = residual || dropout || keeps_derivative(net.hidden_activation()) ? p.act : 0;
   p.skip = residual ? p.max_rows * net.max_units() : 0;
   p.grad = net.n_params();
   // Every product has dimensions among the block's row count and the layer widths.

@@ -69,8 +69,10 @@ def to_sklearn(model):
     TypeError
         If ``model`` is not a fastnn MLP estimator.
     ValueError
-        If ``model`` computes something scikit-learn's MLPs cannot: ``activation='leaky_relu'``,
-        residual layers, or a classifier with ``loss='squared_error'``. (``dropout`` and
+        If ``model`` computes something scikit-learn's MLPs cannot: an activation of
+        fastnn's ('leaky_relu', 'elu', 'softplus', 'silu', 'gelu'), residual layers, a
+        classifier with ``loss='squared_error'``, a regressor's robust loss or a solver of
+        fastnn's. (``dropout`` and
         ``weight_init`` only change training, and are dropped.)
 
     Notes
@@ -120,9 +122,10 @@ def to_sklearn(model):
     )
     if not spec.computable_by_sklearn():
         raise ValueError(
-            "This model uses a fastnn extension scikit-learn does not have (activation="
-            "'leaky_relu', residual layers, a classifier's loss='squared_error', a regressor's "
-            "loss 'absolute_error', 'huber' or 'quantile'): it cannot be converted. "
+            "This model uses a fastnn extension scikit-learn does not have (activation "
+            "'leaky_relu', 'elu', 'softplus', 'silu' or 'gelu', residual layers, a classifier's "
+            "loss='squared_error', a regressor's loss 'absolute_error', 'huber' or 'quantile'): "
+            "it cannot be converted. "
             "fastnn.to_onnx(model) exports it to ONNX."
         )
     return copy_fitted_state(model, model._sklearn_class(**params), skip=FASTNN_ATTRIBUTES)

@@ -3,14 +3,15 @@
 fastnn's estimators are registered with skl2onnx (a converter and a shape calculator each;
 skl2onnx's own classifier and regressor parsers), so ``skl2onnx.to_onnx(model, X[:1])`` works as
 for scikit-learn's MLPs -- and for what scikit-learn's MLP converter does not know: leaky ReLU,
-residual layers, exp outputs (Poisson), the quadratic-cost classifier (its normalised
-probabilities), the robust regression losses and multi-output regression. The registration runs
+elu, softplus, silu and gelu, residual layers, exp outputs (Poisson), the quadratic-cost
+classifier (its normalised probabilities), the robust regression losses and multi-output
+regression. The registration runs
 when skl2onnx is imported (before or after fastnn: see ``install_hook``); ``fastnn.to_onnx``
 needs nothing else.
 
 The graph: MatMul + Add per layer, then the activation (Identity, Sigmoid, Tanh, Relu,
-Softmax, Exp; leaky ReLU as Where(z >= 0, z, slope·z), which onnxruntime runs in float64 too;
-a residual layer adds its input back), in the input's float type
+Softmax, Exp; fastnn's own composed of operators onnxruntime runs in float64 too: see
+``_activation``; a residual layer adds its input back), in the input's float type
 (float32 or float64: the weights are stored in it). Classifiers end as scikit-learn's converter
 ends: class labels (ArgMax and ArrayFeatureExtractor of ``ai.onnx.ml``, or p > 0.5 for
 multilabel) and probabilities. The operators are those of ONNX opset 13 and ai.onnx.ml 1; the
@@ -65,12 +66,7 @@ def _network_output(scope, operator, container):
         apply_add(scope, [product, b], z, container, broadcast=1)
         g = model.out_activation_ if i == n_layers - 1 else model.activation
         out = scope.get_unique_variable_name("activation")
-        if g == "leaky_relu":
-            _leaky_relu(scope, container, z, out, model.leaky_relu_slope, dtype)
-        else:
-            attrs = {"axis": 1} if g == "softmax" else {}
-            container.add_node(_ACTIVATIONS[g], z, out, name=scope.get_unique_operator_name(g),
-                               **attrs)
+        _activation(_Nodes(scope, container, dtype), g, z, out, model.leaky_relu_slope)
         if i < len(residual) and residual[i]:
             summed = scope.get_unique_variable_name("residual")
             apply_add(scope, [a, out], summed, container)
@@ -79,18 +75,73 @@ def _network_output(scope, operator, container):
     return a
 
 
-def _leaky_relu(scope, container, z, out, slope, dtype):
-    """out = z where z >= 0, slope * z elsewhere: Where, GreaterOrEqual and Mul (onnxruntime
-    has LeakyRelu for float32 only)."""
-    zero, a, scaled, positive = (scope.get_unique_variable_name(n) for n in (
-        "zero", "slope", "scaled", "positive"))
-    container.add_initializer(zero, dtype, [], [0.0])
-    container.add_initializer(a, dtype, [], [float(slope)])
-    container.add_node("Mul", [z, a], scaled, name=scope.get_unique_operator_name("Mul"))
-    container.add_node("GreaterOrEqual", [z, zero], positive,
-                       name=scope.get_unique_operator_name("GreaterOrEqual"))
-    container.add_node("Where", [positive, z, scaled], out,
-                       name=scope.get_unique_operator_name("Where"))
+class _Nodes:
+    """Adds nodes to a graph: each call one operator, returning its new output's name."""
+
+    def __init__(self, scope, container, dtype):
+        self.scope, self.container, self.dtype = scope, container, dtype
+        self.double = dtype == _double_type()
+
+    def constant(self, value):
+        name = self.scope.get_unique_variable_name("constant")
+        self.container.add_initializer(name, self.dtype, [], [float(value)])
+        return name
+
+    def __call__(self, op, *inputs, out=None, **attrs):
+        out = out or self.scope.get_unique_variable_name(op.lower())
+        self.container.add_node(op, list(inputs), out,
+                                name=self.scope.get_unique_operator_name(op), **attrs)
+        return out
+
+
+def _double_type():
+    from skl2onnx.proto import onnx_proto
+
+    return onnx_proto.TensorProto.DOUBLE
+
+
+def _activation(node, g, z, out, slope):
+    """out = g(z). Composed of operators onnxruntime runs in float32 and float64 alike
+    (its Elu, Softplus and Erf kernels are float32 only): leaky ReLU as Where(z >= 0, z,
+    slope·z); elu as Where(z > 0, z, Exp(Min(z, 0)) - 1); softplus as Max(z, 0) +
+    Log(1 + Exp(-|z|)); silu as z·Sigmoid(z); gelu as z·(1 + erf(z/√2))/2, erf by the Erf
+    operator in float32 and by its series in float64 (see ``_erf_series``)."""
+    if g in _ACTIVATIONS:
+        node(_ACTIVATIONS[g], z, out=out, **({"axis": 1} if g == "softmax" else {}))
+    elif g == "leaky_relu":
+        positive = node("GreaterOrEqual", z, node.constant(0))
+        node("Where", positive, z, node("Mul", z, node.constant(slope)), out=out)
+    elif g == "elu":
+        below = node("Sub", node("Exp", node("Min", z, node.constant(0))), node.constant(1))
+        node("Where", node("Greater", z, node.constant(0)), z, below, out=out)
+    elif g == "softplus":
+        e = node("Exp", node("Neg", node("Abs", z)))
+        log1p = node("Log", node("Add", node.constant(1), e))
+        node("Add", node("Max", z, node.constant(0)), log1p, out=out)
+    elif g == "silu":
+        node("Mul", z, node("Sigmoid", z), out=out)
+    elif g == "gelu":
+        x = node("Mul", z, node.constant(np.sqrt(0.5)))
+        erf = _erf_series(node, x) if node.double else node("Erf", x)
+        half_z = node("Mul", z, node.constant(0.5))
+        node("Mul", half_z, node("Add", node.constant(1), erf), out=out)
+    else:
+        raise ValueError(f"no ONNX form for activation {g!r}")
+
+
+def _erf_series(node, x, terms=100):
+    """erf(x) = 2/√π x exp(-x²) Σ_n (2x²)^n / (1·3·…·(2n+1)) (Abramowitz & Stegun 7.1.6), its
+    positive terms summed by Horner's rule over x clipped to [-6, 6] (where erf is ±1 in
+    float64): within 1.5e-15 of scipy's erf over [-7, 7] with 100 terms."""
+    x = node("Clip", x, node.constant(-6), node.constant(6))
+    t = node("Mul", x, x)
+    one = node.constant(1)
+    total = one
+    for n in range(terms, 0, -1):
+        total = node("Add", one, node("Mul", node("Mul", t, node.constant(2 / (2 * n + 1))),
+                                      total))
+    scale = node("Mul", x, node("Exp", node("Neg", t)))
+    return node("Mul", node("Mul", scale, node.constant(2 / np.sqrt(np.pi))), total)
 
 
 def _convert_regressor(scope, operator, container):

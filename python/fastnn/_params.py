@@ -18,7 +18,8 @@ STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "rprop")
 
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+    "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu", "elu",
+                               "softplus", "silu", "gelu"})],
     "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],

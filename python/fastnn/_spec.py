@@ -39,8 +39,9 @@ def core_loss(is_classifier, loss, y_type):
     return "log_loss" if y_type == "multiclass" else "binary_log_loss"
 
 
-# The core losses scikit-learn's MLPs train with.
+# The core losses and hidden activations scikit-learn's MLPs train with.
 SKLEARN_LOSSES = frozenset({"squared_error", "poisson", "log_loss", "binary_log_loss"})
+SKLEARN_ACTIVATIONS = frozenset({"identity", "logistic", "tanh", "relu"})
 
 
 def loss_param(est):
@@ -182,7 +183,7 @@ class NetworkSpec:
 
     def computable_by_sklearn(self):
         """Whether scikit-learn's MLPs compute this network (no fastnn-only form)."""
-        return not (self.activation == "leaky_relu" or self.residual
+        return not (self.activation not in SKLEARN_ACTIVATIONS or self.residual
                     or self.loss not in SKLEARN_LOSSES)
 
 

@@ -49,6 +49,9 @@ CASES = {
     "residual": (fastnn.MLPClassifier,
                  dict(hidden_layer_sizes=(256, 256), residual=True),
                  _classification, 600, 64, False),
+    # an activation keeping its derivative (pre buffers without residual layers or dropout)
+    "gelu": (fastnn.MLPRegressor, dict(hidden_layer_sizes=(128, 64), activation="gelu"),
+             _regression, 600, 64, True),
     # Item mode (a layer of >= 128K weights): row items and gradient tiles; the last batch
     # shorter (fewer items), items of unequal rows (batch 40: 8, 12, 8, 12).
     "item-mode": (fastnn.MLPClassifier, dict(hidden_layer_sizes=(256, 64)),
@@ -61,6 +64,8 @@ CASES = {
         fastnn.MLPClassifier,
         dict(hidden_layer_sizes=(512, 512), dropout=0.3, residual=True, batch_size=100),
         _classification, 250, 40, False),
+    "item-mode-silu": (fastnn.MLPClassifier, dict(hidden_layer_sizes=(256, 64), activation="silu"),
+                       _classification, 700, 600, False),
     "item-mode-batch-40": (fastnn.MLPClassifier, dict(hidden_layer_sizes=(256,), batch_size=40),
                            _classification, 200, 600, True),
     "column-mode": (fastnn.MLPClassifier, dict(hidden_layer_sizes=(2048,), batch_size=48),
@@ -68,6 +73,11 @@ CASES = {
     "column-mode-dropout-residual": (
         fastnn.MLPClassifier,
         dict(hidden_layer_sizes=(1500, 1500), dropout=0.3, residual=True, batch_size=48),
+        _classification, 96, 40, False),
+    "column-mode-softplus-residual": (
+        fastnn.MLPClassifier,
+        dict(hidden_layer_sizes=(1500, 1500), activation="softplus", residual=True,
+             batch_size=48),
         _classification, 96, 40, False),
 }
 

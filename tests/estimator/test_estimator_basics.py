@@ -282,7 +282,7 @@ def test_predict_before_fit_raises_not_fitted():
 @pytest.mark.parametrize(
     "params",
     [
-        dict(activation="softplus"),
+        dict(activation="swish"),
         dict(solver="irprop"),
         dict(alpha=-1.0),
         dict(max_iter=0),

@@ -40,6 +40,9 @@ ESTIMATORS = [
     MLPRegressor(loss="huber", max_iter=100, random_state=0),
     MLPRegressor(loss="quantile", quantile=0.5, max_iter=100, random_state=0),
     MLPRegressor(loss="absolute_error", solver="lbfgs", max_iter=50, random_state=0),
+    # fastnn's activations
+    MLPClassifier(activation="gelu", max_iter=100, random_state=0),
+    MLPRegressor(activation="silu", solver="lbfgs", max_iter=50, random_state=0),
     # fastnn's solvers
     MLPClassifier(solver="adamw", max_iter=100, random_state=0),
     MLPRegressor(solver="rmsprop", max_iter=100, random_state=0),

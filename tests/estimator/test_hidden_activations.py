@@ -4,7 +4,7 @@ forward pass cut at that layer, checked against NumPy's forward pass of the fitt
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, ndtr
 from sklearn.datasets import load_digits, make_circles
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +19,10 @@ _ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0),
     "leaky_relu": lambda z: np.where(z >= 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+    "softplus": lambda z: np.logaddexp(0, z),
+    "silu": lambda z: z * expit(z),
+    "gelu": lambda z: z * ndtr(z),
 }
 
 

@@ -148,8 +148,11 @@ def test_invalid_parameter_raises_sklearns_exception_and_message(pair, params):
     assert isinstance(sk[0], tuple), "scikit-learn accepted it"
     assert fast[0][0] is sk[0][0]
     expected = _sorted_sets(sk[0][1])
-    if "activation" in params:  # fastnn's one addition to the valid activations
-        expected = expected.replace("{'identity', ", "{'identity', 'leaky_relu', ")
+    if "activation" in params:  # fastnn's additional activations
+        expected = expected.replace(
+            "{'identity', 'logistic', 'relu', 'tanh'}",
+            "{'elu', 'gelu', 'identity', 'leaky_relu', 'logistic', 'relu', 'silu', 'softplus', "
+            "'tanh'}")
     if "solver" in params:  # fastnn's additional solvers
         expected = expected.replace("{'adam', 'lbfgs', 'sgd'}",
                                     "{'adam', 'adamw', 'lbfgs', 'rmsprop', 'rprop', 'sgd'}")

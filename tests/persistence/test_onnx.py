@@ -116,6 +116,10 @@ _CLASSIFIERS = {
     "residual-tanh": dict(activation="tanh", residual=True, hidden_layer_sizes=(8, 8)),
     "quadratic": dict(loss="squared_error", activation="logistic"),
     "relu-dropout": dict(dropout=0.2),
+    "elu": dict(activation="elu"),
+    "softplus-residual": dict(activation="softplus", residual=True, hidden_layer_sizes=(8, 8)),
+    "silu": dict(activation="silu"),
+    "gelu-dropout": dict(activation="gelu", dropout=0.2),
 }
 _REGRESSORS = {
     "poisson": dict(loss="poisson"),
@@ -124,6 +128,10 @@ _REGRESSORS = {
                               hidden_layer_sizes=(8, 8)),
     "absolute-identity": dict(loss="absolute_error", activation="identity"),
     "squared-logistic": dict(activation="logistic"),
+    "gelu-residual": dict(activation="gelu", residual=True, hidden_layer_sizes=(8, 8)),
+    "silu-huber": dict(activation="silu", loss="huber"),
+    "elu-poisson": dict(activation="elu", loss="poisson"),
+    "softplus": dict(activation="softplus"),
 }
 
 
@@ -145,7 +153,7 @@ def test_every_classifier_exports_with_fastnn_to_onnx(case, kind, dtype):
 @pytest.mark.parametrize("case", sorted(_REGRESSORS))
 def test_every_regressor_exports_with_fastnn_to_onnx(case, n_outputs, dtype):
     X, y = make_regression(n_samples=120, n_features=6, n_targets=n_outputs, random_state=0)
-    y = np.abs(y) / 100 if case == "poisson" else y / 100
+    y = np.abs(y) / 100 if "poisson" in case else y / 100
     params = {"hidden_layer_sizes": (8,), **_REGRESSORS[case]}
     model = fit_quiet(fastnn.MLPRegressor(max_iter=20, random_state=0, **params),
                       X.astype(dtype), y)

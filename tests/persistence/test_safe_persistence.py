@@ -94,6 +94,11 @@ def _model(kind, dtype=np.float64):
         y = X[:, 0] * 2
     elif kind == "residual":
         est = fastnn.MLPClassifier(residual=True, **{**small, "hidden_layer_sizes": (8, 8)})
+    elif kind == "gelu-residual":
+        est = fastnn.MLPClassifier(activation="gelu", residual=True,
+                                   **{**small, "hidden_layer_sizes": (8, 8)})
+    elif kind == "silu-regressor":
+        est = fastnn.MLPRegressor(activation="silu", **small)
     elif kind == "squared-error-classifier":
         est = fastnn.MLPClassifier(loss="squared_error", weight_init=0.5, **small)
     elif kind == "partial-fit-unseen-class":  # classes_ from partial_fit's classes argument
@@ -115,7 +120,8 @@ ROUND_TRIP_KINDS = [
     "binary", "multiclass", "multilabel", "multilabel-sparse-y", "string-labels",
     "bool-labels", "float-labels", "single-class", "regressor-1", "regressor-2", "poisson",
     "lbfgs", "early-stopping-classifier", "early-stopping-regressor", "dropout", "leaky-relu",
-    "residual", "squared-error-classifier", "partial-fit-unseen-class", "odd-params",
+    "residual", "gelu-residual", "silu-regressor", "squared-error-classifier",
+    "partial-fit-unseen-class", "odd-params",
 ]
 
 FITTED = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_", "t_",

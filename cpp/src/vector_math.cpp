@@ -194,8 +194,8 @@ struct Softplus {
 
 // silu(z) = z σ(z) = z n / (1 + e), n = 1 for z >= 0, else e (e = exp(-|z|) <= 1), with the
 // product z n and the sum 1 + e carried exactly (fma; s + t = 1 + e as e <= 1) into a quotient
-// corrected for its own rounding: only exp's error remains (a plain z e / (1 + e) is rounded
-// three times). Its derivative σ(z) (1 + z (1 - σ(z))), with 1 - σ(z) = m / (1 + e), m = e or 1.
+// (a product with 1 / s) corrected for its own rounding: only exp's error remains (a plain
+// z e / (1 + e) is rounded three times). Its derivative σ(z) (1 + z (1 - σ(z))), with 1 - σ(z) = m / (1 + e), m = e or 1.
 struct Silu {
   static constexpr bool exp_of_input = true;
   template <class V, class M>
@@ -204,11 +204,12 @@ struct Silu {
     const V e = M::exp(z < zero ? z : -z);
     const V n = z >= zero ? one : e, m = z >= zero ? e : one;
     const V s = one + e, t = (one - s) + e;
+    const V r = one / s;  // one division; the correction absorbs the product's rounding
     const V p = z * n, p_low = M::fma(z, n, -p);      // z n = p + p_low
-    const V q = p / s, remainder = M::fma(-q, s, p);  // p - q s
-    const V correction = (remainder + p_low - q * t) / s;
+    const V q = p * r, remainder = M::fma(-q, s, p);  // p - q s
+    const V correction = (remainder + p_low - q * t) * r;
     a = correction == correction ? q + correction : q;  // z = +inf: q itself
-    d = (n / s) * (one + z * m / s);
+    d = (n * r) * (one + z * m * r);
   }
 };
 

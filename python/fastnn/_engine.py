@@ -44,7 +44,7 @@ from fastnn._validation import ValidationSet, validation_split
 
 __all__ = [
     "compute_dtype", "fit_lbfgs", "fit_stochastic", "hidden_activations", "is_core_dtype",
-    "predict", "predict_plain",
+    "predict", "predict_plain", "run_lbfgs",
 ]
 
 _TRAINERS = {np.dtype(np.float32): _core.Trainer32, np.dtype(np.float64): _core.Trainer64}
@@ -219,6 +219,14 @@ def fit_lbfgs(model, spec, X, y, sample_weight, tasks):
         loss = trainer.loss_and_gradient(params, X, Y, sample_weight, grad)
         return loss, grad.astype(np.float64)
 
+    run_lbfgs(model, loss_grad, params, loss_type, tasks)
+
+
+def run_lbfgs(model, loss_grad, params, loss_type, tasks):
+    """scipy's L-BFGS-B from ``params`` over ``loss_grad(packed) -> (loss, float64
+    gradient)``, with scikit-learn's options; sets ``n_iter_``, ``loss_``, ``coefs_`` and
+    ``intercepts_``. (The full-batch loss and gradient come from the core, or from the blocks of
+    a Dask cluster: ``fastnn.dask``.)"""
     iterations = LbfgsIterations(tasks) if tasks.per_iteration else None
     with blas_on_one_thread():  # no BLAS thread spins on the cores the core's team needs
         opt_res = scipy.optimize.minimize(

@@ -1,7 +1,7 @@
 """elu, softplus, silu and gelu (issue 17): the core's vectorised values within 2 ulp of the exact
 function (gelu in float64: 2.5, SLEEF's erfc being a 1.5-ulp function), the derivatives the
-forward pass keeps for softplus, silu and gelu, IEEE special values, position-independence, and
-PyTorch's functions of the same names.
+forward pass keeps for softplus, silu and gelu, IEEE special values and PyTorch's functions of
+the same names (position-independence: test_vector_math.py).
 
 References: mpmath at 120 bits for float64 results; for float32 results the same functions in
 float64 through scipy.special, exact enough to measure float32 ulps. Results below the smallest
@@ -121,27 +121,6 @@ def test_special_values(dtype):
         got, _ = activate(x, activation)
         np.testing.assert_allclose(got, np.array(values, dtype=dtype), rtol=1e-7,
                                    err_msg=activation)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation", NEW)
-def test_one_value_one_result_at_any_position_width_or_alignment(dtype, activation):
-    values = arguments()[::97][:24].astype(dtype)
-    alone = [activate(v, activation) for v in values]
-    alone_value = np.array([a[0] for a, _ in alone])
-    alone_derivative = np.array([0 if g is None else g[0] for _, g in alone])
-    for width in (1, 3, 5, 8, 9, 16, 17, 33):
-        for offset in (0, 1, 3):  # elements past a 64-byte boundary
-            buffer = np.zeros(offset + width * len(values) + 64, dtype=dtype)
-            start = (-buffer.ctypes.data // buffer.itemsize) % (64 // buffer.itemsize) + offset
-            idx = (np.arange(len(values))[:, None] + np.arange(width)[None, :]) % len(values)
-            z = buffer[start:start + idx.size].reshape(idx.shape)
-            z[...] = values[idx]
-            d = np.empty_like(z) if activation in KEPT else None
-            _core._activate(z, activation, derivative=d)
-            np.testing.assert_array_equal(z, alone_value[idx])
-            if d is not None:
-                np.testing.assert_array_equal(d, alone_derivative[idx])
 
 
 @pytest.mark.parametrize("activation", NEW)

@@ -110,11 +110,24 @@ def test_special_values(dtype):
     assert np.isnan(s[2])
 
 
+KEPT = ("softplus", "silu", "gelu")  # the forward pass writes their derivative too
+
+
+def value_and_derivative(z, activation):
+    d = np.empty_like(z) if activation in KEPT else None
+    _core._activate(z, activation, derivative=d)
+    return z, d
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation", ["tanh", "exp", "logistic"])
+@pytest.mark.parametrize("activation",
+                         ["tanh", "exp", "logistic", "elu", "softplus", "silu", "gelu"])
 def test_one_value_one_result_at_any_position_width_or_alignment(dtype, activation):
+    """(And the derivative kept beside softplus', silu's and gelu's values.)"""
     values = inputs(dtype, activation)[:: 997][:24]
-    alone = np.array([activate(v, activation)[0] for v in values])
+    alone = [value_and_derivative(np.array([[v]]), activation) for v in values]
+    alone_value = np.array([a[0, 0] for a, _ in alone])
+    alone_derivative = np.array([0 if d is None else d[0, 0] for _, d in alone])
     for width in (1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 37):
         for offset in (0, 1, 3):  # elements past a 64-byte boundary
             buffer = np.zeros(offset + width * len(values) + 64, dtype=dtype)
@@ -123,8 +136,10 @@ def test_one_value_one_result_at_any_position_width_or_alignment(dtype, activati
             idx = (np.arange(len(values))[:, None] + np.arange(width)[None, :]) % len(values)
             z = buffer[start:start + idx.size].reshape(idx.shape)
             z[...] = values[idx]
-            _core._activate(z, activation)
-            np.testing.assert_array_equal(z, alone[idx])
+            _, d = value_and_derivative(z, activation)
+            np.testing.assert_array_equal(z, alone_value[idx])
+            if d is not None:
+                np.testing.assert_array_equal(d, alone_derivative[idx])
 
 
 def test_show_config_names_the_vector_math_library():

@@ -90,6 +90,7 @@ V logistic_compensated(V z) {
   VecD expm1_d(VecD v) { return Sleef_expm1d##DOUBLES##_u10##ISA(v); }  \
   VecF expm1_f(VecF v) { return Sleef_expm1f##FLOATS##_u10##ISA(v); }  \
   VecD log1p_d(VecD v) { return Sleef_log1pd##DOUBLES##_u10##ISA(v); }  \
+  VecF log1p_f(VecF v) { return Sleef_log1pf##FLOATS##_u10##ISA(v); }  \
   VecD erfc_d(VecD v) { return Sleef_erfcd##DOUBLES##_u15##ISA(v); }    \
   typedef double WideF __attribute__((vector_size(2 * sizeof(VF))));
 
@@ -298,6 +299,8 @@ struct WideFMathFloatExp : WideFMath {
     for (int i = 0; i < int(sizeof(WideF) / sizeof(double)); ++i) any = any || subnormal[i];
     return any ? (subnormal ? WideFMath::exp(v) : e) : e;
   }
+  // softplus's log1p(e): e is a float from exp above (exact as an argument)
+  static WideF log1p(WideF v) { return widen<WideF>(log1p_f(__builtin_convertvector(v, VecF))); }
 };
 template <class S>
 using KeptDerivative =

@@ -56,6 +56,16 @@ def _classification(n=2400, dtype=np.float64):
     return X, y
 
 
+def _placed(client, a, rows, workers):
+    """``a`` as a dask array of ``rows``-row blocks, block i on workers[i % len(workers)]."""
+    blocks = []
+    for i, start in enumerate(range(0, a.shape[0], rows)):
+        part = a[start:start + rows]
+        future = client.scatter(part, workers=[workers[i % len(workers)]])
+        blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
+    return da.concatenate(blocks)
+
+
 def _weights(model):
     return model.coefs_ + model.intercepts_
 
@@ -67,17 +77,16 @@ def _same_bits(a, b):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_lbfgs_model_is_the_same_whatever_the_placement_of_the_blocks(client, dtype):
     X, y = _classification(dtype=dtype)
-    Xd, yd = da.from_array(X, chunks=400), da.from_array(y, chunks=400)
     workers = sorted(client.scheduler_info()["workers"])
     models = []
-    for placement in (workers[:1], workers[:2], workers):
-        Xp = client.persist(Xd, workers=placement)
-        yp = client.persist(yd, workers=placement)
-        distributed.wait([Xp, yp])
-        holders = {w for ws in client.who_has(Xp).values() for w in ws}
-        assert holders <= set(placement)
-        models.append(fdask.MLPClassifier(**KW, client=client).fit(Xp, yp))
-    Xr, yr = client.persist(Xd), client.persist(yd)
+    for placement in (workers[:1], workers[:2], workers, workers[::-1]):
+        Xp, yp = _placed(client, X, 400, placement), _placed(client, y, 400, placement)
+        with distributed.get_task_stream(client) as stream:
+            models.append(fdask.MLPClassifier(**KW, client=client).fit(Xp, yp))
+        ran_on = {t["worker"] for t in stream.data if "evaluate" in t["key"]}
+        assert ran_on == set(placement)  # each block evaluated where it was put
+    Xr = client.persist(da.from_array(X, chunks=400))
+    yr = client.persist(da.from_array(y, chunks=400))
     client.rebalance([Xr, yr])
     models.append(fdask.MLPClassifier(**KW).fit(Xr, yr))  # client=None: the current one
     assert models[0].coefs_[0].dtype == np.float64 and models[0].n_iter_ == 30

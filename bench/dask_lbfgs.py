@@ -22,7 +22,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "python"))
 
-import dask.array as da  # noqa: E402
 import distributed  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
@@ -52,7 +51,7 @@ def main():
         workers = sorted(client.scheduler_info()["workers"])
         times, models = {}, {}
         for label, placement in (("1 worker", workers[:1]), ("2 workers", workers)):
-            Xp, yp = _placed(client, X, chunk, placement), _placed(client, y, chunk, placement)
+            Xp, yp = (fastnn.dask.scatter_rows(a, chunk, placement) for a in (X, y))
             times[label] = []
             for _ in range(args.repeats):
                 model = fastnn.dask.MLPClassifier(**kw)
@@ -79,16 +78,6 @@ def main():
     print(f"| fastnn.dask, 1 worker | {t1:.3f} | {t_local / t1:.2f} | - |")
     print(f"| fastnn.dask, 2 workers | {t2:.3f} | {t_local / t2:.2f} | {t1 / (2 * t2):.0%} |")
     print(f"models of both placements bitwise equal: {same}")
-
-
-def _placed(client, a, rows, workers):
-    """``a`` as a dask array of ``rows``-row blocks, block i on workers[i % len(workers)]."""
-    blocks = []
-    for i, start in enumerate(range(0, a.shape[0], rows)):
-        part = a[start:start + rows]
-        future = client.scatter(part, workers=[workers[i % len(workers)]])
-        blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
-    return da.concatenate(blocks)
 
 
 if __name__ == "__main__":

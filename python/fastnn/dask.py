@@ -21,7 +21,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -33,7 +32,7 @@ from fastnn._callbacks import FitTasks
 from fastnn._compat import _fit_context
 from fastnn._spec import NetworkSpec, network_params
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor", "scatter_rows"]
 
 # The Dask estimators' own parameters, after fastnn's.
 DASK_PARAMS = {"client": None, "parallelism": "sync", "sync_every": 1, "comm_timeout": 60.0,
@@ -118,6 +117,28 @@ def _as_dask_arrays(X, y, sample_weight):
     return X, y, sample_weight
 
 
+def scatter_rows(a, rows, workers=None, client=None):
+    """An in-memory array as a dask array of ``rows``-row blocks placed on the cluster's
+    workers in turn (block i on ``workers[i % len(workers)]``; all workers by default), for a
+    fit whose data starts in this process.
+
+    Returns
+    -------
+    dask.array.Array
+    """
+    import dask.array as da
+    from distributed import get_client
+
+    client = client if client is not None else get_client()
+    workers = workers or sorted(client.scheduler_info()["workers"])
+    blocks = []
+    for i, start in enumerate(range(0, a.shape[0], rows)):
+        part = a[start:start + rows]
+        future = client.scatter(part, workers=[workers[i % len(workers)]])
+        blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
+    return da.concatenate(blocks)
+
+
 def _is_dask(a):
     import dask.array as da
 
@@ -173,7 +194,18 @@ def _gather(client, futures, workers, timeout):
 
 
 class _DaskMLP:
-    """What both Dask estimators add to fastnn's: the cluster fit and lazy predictions."""
+    """What both Dask estimators add to fastnn's (``local``): the cluster fit, lazy predictions,
+    and the Dask parameters after fastnn's."""
+
+    def __init_subclass__(cls, local, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._local_class = local
+        cls._parameter_constraints = {**local._parameter_constraints, **_DASK_CONSTRAINTS}
+        cls.__init__ = _dask_init(local, "fastnn's parameters, then the Dask ones.")
+        cls.__doc__ = f"""fastnn's {local.__name__} trained on a Dask cluster, each row block
+    where it lives (``fastnn.dask``'s module docstring). ``solver='lbfgs'``: the same model
+    whatever the number of workers and the blocks' placement.
+""" + _PARAMS_DOC
 
     def _client(self):
         from distributed import get_client
@@ -346,15 +378,7 @@ _PARAMS_DOC = """
 """
 
 
-class MLPClassifier(_DaskMLP, _mlp.MLPClassifier):
-    __doc__ = """fastnn's MLPClassifier trained on a Dask cluster, each row block where it
-    lives (``fastnn.dask``'s module docstring). ``solver='lbfgs'``: the same model whatever the
-    number of workers and the blocks' placement.
-""" + _PARAMS_DOC
-    _local_class = _mlp.MLPClassifier
-    _parameter_constraints = {**_mlp.MLPClassifier._parameter_constraints, **_DASK_CONSTRAINTS}
-    __init__ = _dask_init(_mlp.MLPClassifier, "fastnn's parameters, then the Dask ones.")
-
+class MLPClassifier(_DaskMLP, _mlp.MLPClassifier, local=_mlp.MLPClassifier):
     def _targets(self, client, y, located):
         if y.ndim != 1:
             raise ValueError("fastnn.dask.MLPClassifier takes 1-D class labels (multilabel "
@@ -382,19 +406,10 @@ class MLPClassifier(_DaskMLP, _mlp.MLPClassifier):
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (weighted), from per-block sums for dask X."""
-        return _score(self, X, y, sample_weight, accuracy_score,
-                      lambda p, t: (p == t).astype(np.float64))
+        return _score(self, X, y, sample_weight, lambda p, t: (p == t).astype(np.float64))
 
 
-class MLPRegressor(_DaskMLP, _mlp.MLPRegressor):
-    __doc__ = """fastnn's MLPRegressor trained on a Dask cluster, each row block where it
-    lives (``fastnn.dask``'s module docstring). ``solver='lbfgs'``: the same model whatever the
-    number of workers and the blocks' placement.
-""" + _PARAMS_DOC
-    _local_class = _mlp.MLPRegressor
-    _parameter_constraints = {**_mlp.MLPRegressor._parameter_constraints, **_DASK_CONSTRAINTS}
-    __init__ = _dask_init(_mlp.MLPRegressor, "fastnn's parameters, then the Dask ones.")
-
+class MLPRegressor(_DaskMLP, _mlp.MLPRegressor, local=_mlp.MLPRegressor):
     def _targets(self, client, y, located):
         return None, 1 if y.ndim == 1 else y.shape[1], None
 
@@ -408,12 +423,12 @@ class MLPRegressor(_DaskMLP, _mlp.MLPRegressor):
     def score(self, X, y, sample_weight=None):
         """R² (uniform average over outputs, as scikit-learn's), from per-block sums for dask
         X."""
-        return _score(self, X, y, sample_weight, r2_score, None)
+        return _score(self, X, y, sample_weight, None)
 
 
-def _score(model, X, y, sample_weight, metric, per_row):
-    """``metric`` on in-memory data; for dask data, accuracy from per-row hits or R² from the
-    per-block sums of y, y², and (y - ŷ)², weighted."""
+def _score(model, X, y, sample_weight, per_row):
+    """The local model's score on in-memory data; for dask data, accuracy from per-row hits or
+    R² from the per-block sums of y, y², and (y - ŷ)², weighted."""
     import dask.array as da
 
     if not _is_dask(X):

@@ -56,16 +56,6 @@ def _classification(n=2400, dtype=np.float64):
     return X, y
 
 
-def _placed(client, a, rows, workers):
-    """``a`` as a dask array of ``rows``-row blocks, block i on workers[i % len(workers)]."""
-    blocks = []
-    for i, start in enumerate(range(0, a.shape[0], rows)):
-        part = a[start:start + rows]
-        future = client.scatter(part, workers=[workers[i % len(workers)]])
-        blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
-    return da.concatenate(blocks)
-
-
 def _weights(model):
     return model.coefs_ + model.intercepts_
 
@@ -80,7 +70,7 @@ def test_lbfgs_model_is_the_same_whatever_the_placement_of_the_blocks(client, dt
     workers = sorted(client.scheduler_info()["workers"])
     models = []
     for placement in (workers[:1], workers[:2], workers, workers[::-1]):
-        Xp, yp = _placed(client, X, 400, placement), _placed(client, y, 400, placement)
+        Xp, yp = fdask.scatter_rows(X, 400, placement), fdask.scatter_rows(y, 400, placement)
         with distributed.get_task_stream(client) as stream:
             models.append(fdask.MLPClassifier(**KW, client=client).fit(Xp, yp))
         ran_on = {t["worker"] for t in stream.data if "evaluate" in t["key"]}
@@ -132,6 +122,15 @@ def test_regressor_with_sample_weights_dataframes_empty_blocks_and_an_idle_worke
     single = fdask.MLPRegressor(**kw).fit(frame, target)
     assert single.predict(frame).compute().shape == (1500,)
     assert single.score(frame, target) > 0.5
+
+
+def test_scatter_rows_keeps_the_rows_in_blocks(client):
+    """(Where each block goes: the placement test above, through the workers that evaluate.)"""
+    a = np.arange(50.0).reshape(25, 2)
+    d = fdask.scatter_rows(a, 10, client=client)
+    assert d.chunks == ((10, 10, 5), (2,))
+    np.testing.assert_array_equal(d.compute(), a)
+    np.testing.assert_array_equal(fdask.scatter_rows(a[:, 0], 7).compute(), a[:, 0])
 
 
 def test_lazy_predictions_and_to_local(client):

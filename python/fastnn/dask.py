@@ -173,9 +173,10 @@ def _block_futures(client, array):
             for i in range(len(array.chunks[0]))]
 
 
-def _gather(client, futures, workers, timeout):
-    """The futures' results; a worker that does not answer within ``timeout`` seconds (lost or
-    frozen) or whose task failed is an error naming it."""
+def _gather(client, futures, workers, timeout, fetch=True):
+    """The futures' results (or, without ``fetch``, nothing: they stay on their workers); a
+    worker that does not answer within ``timeout`` seconds (lost or frozen) or whose task failed
+    is an error naming it."""
     from distributed import wait
 
     try:
@@ -190,7 +191,7 @@ def _gather(client, futures, workers, timeout):
             error = future.exception()
             raise RuntimeError(f"fastnn.dask: the training task on worker {worker} failed: "
                                f"{error!r}") from error
-    return client.gather(futures)
+    return client.gather(futures) if fetch else None
 
 
 class _DaskMLP:
@@ -274,18 +275,20 @@ class _DaskMLP:
         holders = [sorted(who_has[f.key])[0] for f in x_blocks]
         return list(zip(x_blocks, y_blocks, w_blocks)), holders
 
-    def _on_blocks(self, client, located, task, *args, which=slice(None)):
-        """``task(*block[which], *args)`` on the worker holding each block, its results in
-        block order."""
+    def _on_blocks(self, client, located, task, *args, which=slice(None), fetch=True):
+        """``task(*block[which], *args)`` on the worker holding each block: its futures, and
+        its results in block order when ``fetch``."""
         blocks, holders = located
         futures = [client.submit(task, *block[which], *args, workers=[holder],
                                  allow_other_workers=False, pure=False)
                    for block, holder in zip(blocks, holders)]
-        return futures, _gather(client, futures, holders, self.comm_timeout)
+        return futures, _gather(client, futures, holders, self.comm_timeout, fetch)
 
     def _prepare(self, client, spec, binarizer, located):
-        """Each row block prepared by the worker holding it: (futures of _Block, holders)."""
-        blocks, _ = self._on_blocks(client, located, _prepare_block, spec, binarizer)
+        """Each row block prepared by the worker holding it, and kept there: (futures of
+        _Block, holders)."""
+        blocks, _ = self._on_blocks(client, located, _prepare_block, spec, binarizer,
+                                    fetch=False)
         return blocks, located[1]
 
     def _loss_grad(self, client, spec, blocks, holders):

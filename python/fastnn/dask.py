@@ -134,7 +134,9 @@ def scatter_rows(a, rows, workers=None, client=None):
     blocks = []
     for i, start in enumerate(range(0, a.shape[0], rows)):
         part = a[start:start + rows]
-        future = client.scatter(part, workers=[workers[i % len(workers)]])
+        # hash=False: a fresh key, so rows scattered before (same content, same hashed key)
+        # are placed again where asked, not left where they were
+        future = client.scatter(part, workers=[workers[i % len(workers)]], hash=False)
         blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
     return da.concatenate(blocks)
 

@@ -106,14 +106,14 @@ def _as_dask_arrays(X, y, sample_weight):
     blocks; dataframes and series are converted with their lengths."""
 
     X, y, sample_weight = _as_dask_X(X), _as_dask(y), _as_dask(sample_weight)
+    if y.shape[0] != X.shape[0]:  # before rechunking y like X, which would fail less clearly
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{X.shape[0]}, {y.shape[0]}]")
     y = y.rechunk({0: X.chunks[0]}) if y.chunks[0] != X.chunks[0] else y
     if y.ndim == 2 and len(y.chunks[1]) != 1:
         y = y.rechunk({1: -1})
     if sample_weight is not None and sample_weight.chunks[0] != X.chunks[0]:
         sample_weight = sample_weight.rechunk({0: X.chunks[0]})
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                         f"[{X.shape[0]}, {y.shape[0]}]")
     return X, y, sample_weight
 
 
@@ -238,10 +238,9 @@ class _DaskMLP:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
         located = self._locate(client, X, y, sample_weight)
         binarizer, n_outputs, y_type = self._targets(client, y, located)
-        dtype = np.dtype(X.dtype) if X.dtype == np.float32 else np.dtype(np.float64)
         self.n_features_in_ = X.shape[1]
         spec = NetworkSpec.build(self, X.shape[1], n_outputs, is_classifier(self), y_type,
-                                 _engine.compute_dtype(dtype))
+                                 _engine.compute_dtype(X.dtype))
         self._random_state = check_random_state(self.random_state)
         self._initialize(spec)
         tasks = FitTasks(self, X, y, sample_weight, False)

@@ -162,6 +162,8 @@ def test_parameters_clone_and_refusals(client):
         fdask.MLPClassifier(solver="lbfgs", max_restarts=1).fit(Xd, yd)
     with pytest.raises(InvalidParameterError, match="comm_timeout"):
         fdask.MLPClassifier(solver="lbfgs", comm_timeout=0).fit(Xd, yd)
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[200, 100\]"):
+        fdask.MLPClassifier(solver="lbfgs").fit(Xd, yd[:100])
     with pytest.raises(TypeError, match="dask arrays or dataframes"):
         fdask.MLPClassifier(solver="lbfgs").fit(X, y)
     bad = X.copy()
